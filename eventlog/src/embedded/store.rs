@@ -1,0 +1,422 @@
+//! Storage of the embedded log: one redb database and its writer thread.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::{Appended, LogError, Position, Record, TopicSpec};
+
+const TOPICS: TableDefinition<&str, u32> = TableDefinition::new("topics");
+const GROUP_OFFSETS: TableDefinition<(&str, &str, u32), u64> =
+    TableDefinition::new("group_offsets");
+/// Requests folded into one transaction at most; bounds the time a commit takes.
+const MAX_OPS_PER_COMMIT: usize = 4096;
+
+/// Whether a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync before an append returns: survives power loss (the default).
+    Fsync,
+    /// Written to the OS before an append returns: survives a crash of the
+    /// process, not of the machine. For tests and throw-away data only.
+    Process,
+}
+
+pub(crate) fn partition_table(topic: &str, partition: u32) -> String {
+    format!("log/{topic}/{partition}")
+}
+
+/// A stored record: timestamp, key length, key, value.
+pub(crate) fn encode_record(timestamp_ms: i64, record: &Record) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + record.key.len() + record.value.len());
+    out.extend_from_slice(&timestamp_ms.to_le_bytes());
+    out.extend_from_slice(&(record.key.len() as u32).to_le_bytes());
+    out.extend_from_slice(&record.key);
+    out.extend_from_slice(&record.value);
+    out
+}
+
+/// The inverse of [`encode_record`]; `None` for bytes it did not write.
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<(i64, Vec<u8>, Vec<u8>)> {
+    let timestamp = i64::from_le_bytes(bytes.get(0..8)?.try_into().ok()?);
+    let key_len = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
+    let key = bytes.get(12..12usize.checked_add(key_len)?)?.to_vec();
+    let value = bytes.get(12 + key_len..)?.to_vec();
+    Some((timestamp, key, value))
+}
+
+enum WriteOp {
+    Append {
+        topic: String,
+        records: Vec<Record>,
+        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
+    },
+    Commit {
+        group: String,
+        positions: Vec<Position>,
+        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
+    },
+    CreateTopics {
+        topics: Vec<TopicSpec>,
+        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
+    },
+}
+
+pub(crate) struct Store {
+    pub(crate) db: Arc<Database>,
+    writer: mpsc::UnboundedSender<WriteOp>,
+    /// Joined on drop, so the file is closed when the last handle goes.
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+    /// Bumped after every commit; readers wait on it.
+    pub(crate) committed: watch::Receiver<u64>,
+    topics: Arc<RwLock<HashMap<String, u32>>>,
+}
+
+impl Store {
+    pub(crate) fn open(dir: &Path, durability: Durability) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir).map_err(LogError::storage)?;
+        let db = Arc::new(Database::create(dir.join("log.redb")).map_err(LogError::storage)?);
+        let mut topics = HashMap::new();
+        {
+            let txn = db.begin_write().map_err(LogError::storage)?;
+            txn.open_table(TOPICS).map_err(LogError::storage)?;
+            txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
+            txn.commit().map_err(LogError::storage)?;
+            let read = db.begin_read().map_err(LogError::storage)?;
+            let table = read.open_table(TOPICS).map_err(LogError::storage)?;
+            for entry in table.iter().map_err(LogError::storage)? {
+                let (name, partitions) = entry.map_err(LogError::storage)?;
+                topics.insert(name.value().to_owned(), partitions.value());
+            }
+        }
+        let topics = Arc::new(RwLock::new(topics));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (committed_tx, committed) = watch::channel(0);
+        let writer = Writer {
+            db: Arc::clone(&db),
+            durability,
+            next_offsets: HashMap::new(),
+            topics: Arc::clone(&topics),
+        };
+        let writer_thread = std::thread::Builder::new()
+            .name("eventlog-writer".into())
+            .spawn(move || writer.run(rx, committed_tx))
+            .map_err(LogError::storage)?;
+        Ok(Store {
+            db,
+            writer: tx,
+            writer_thread: Some(writer_thread),
+            committed,
+            topics,
+        })
+    }
+
+    async fn submit(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<Vec<Appended>, LogError>>) -> WriteOp,
+    ) -> Result<Vec<Appended>, LogError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(make(reply))
+            .map_err(|_| LogError::Closed)?;
+        answer.await.map_err(|_| LogError::Closed)?
+    }
+
+    pub(crate) async fn append(
+        &self,
+        topic: &str,
+        records: Vec<Record>,
+    ) -> Result<Vec<Appended>, LogError> {
+        self.partitions(topic)?;
+        self.submit(|reply| WriteOp::Append {
+            topic: topic.to_owned(),
+            records,
+            reply,
+        })
+        .await
+    }
+
+    pub(crate) async fn commit_group(
+        &self,
+        group: &str,
+        positions: Vec<Position>,
+    ) -> Result<(), LogError> {
+        self.submit(|reply| WriteOp::Commit {
+            group: group.to_owned(),
+            positions,
+            reply,
+        })
+        .await
+        .map(drop)
+    }
+
+    pub(crate) async fn create_topics(&self, topics: Vec<TopicSpec>) -> Result<(), LogError> {
+        self.submit(|reply| WriteOp::CreateTopics { topics, reply })
+            .await
+            .map(drop)
+    }
+
+    pub(crate) fn partitions(&self, topic: &str) -> Result<u32, LogError> {
+        let topics = self
+            .topics
+            .read()
+            .map_err(|_| LogError::storage("topic map poisoned"))?;
+        topics
+            .get(topic)
+            .copied()
+            .ok_or_else(|| LogError::UnknownTopic(topic.to_owned()))
+    }
+
+    pub(crate) fn check_partition(&self, topic: &str, partition: u32) -> Result<(), LogError> {
+        let partitions = self.partitions(topic)?;
+        if partition >= partitions {
+            return Err(LogError::UnknownPartition {
+                topic: topic.to_owned(),
+                partition,
+                partitions,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError> {
+        let partitions = self.partitions(topic)?;
+        let txn = self.db.begin_read().map_err(LogError::storage)?;
+        (0..partitions)
+            .map(|p| {
+                let name = partition_table(topic, p);
+                let table = txn
+                    .open_table(TableDefinition::<u64, &[u8]>::new(&name))
+                    .map_err(LogError::storage)?;
+                let last = table.last().map_err(LogError::storage)?;
+                Ok(last.map(|(k, _)| k.value() + 1).unwrap_or(0))
+            })
+            .collect()
+    }
+
+    pub(crate) fn committed_offset(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+    ) -> Result<u64, LogError> {
+        let txn = self.db.begin_read().map_err(LogError::storage)?;
+        let table = txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
+        let got = table
+            .get((group, topic, partition))
+            .map_err(LogError::storage)?;
+        Ok(got.map(|v| v.value()).unwrap_or(0))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), LogError> {
+        if self.writer.is_closed() {
+            return Err(LogError::Closed);
+        }
+        self.db.begin_read().map(drop).map_err(LogError::storage)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer loop once queued work is done.
+        let (closed, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.writer, closed));
+        if let Some(thread) = self.writer_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The one thread that writes. Owns the next offset of every partition it touched.
+struct Writer {
+    db: Arc<Database>,
+    durability: Durability,
+    next_offsets: HashMap<(String, u32), u64>,
+    topics: Arc<RwLock<HashMap<String, u32>>>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<WriteOp>, committed: watch::Sender<u64>) {
+        let mut generation = 0u64;
+        while let Some(first) = rx.blocking_recv() {
+            let mut ops = vec![first];
+            while ops.len() < MAX_OPS_PER_COMMIT {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.apply(ops);
+            generation += 1;
+            committed.send_replace(generation);
+        }
+    }
+
+    /// Applies every op in one transaction; replies only once it is durable.
+    fn apply(&mut self, ops: Vec<WriteOp>) {
+        let mut staged: HashMap<(String, u32), u64> = HashMap::new();
+        let mut new_topics: Vec<TopicSpec> = Vec::new();
+        let outcome = (|| -> Result<Vec<Result<Vec<Appended>, LogError>>, LogError> {
+            let mut txn = self.db.begin_write().map_err(LogError::storage)?;
+            if self.durability == Durability::Process {
+                txn.set_durability(redb::Durability::None)
+                    .map_err(LogError::storage)?;
+            }
+            let mut results = Vec::with_capacity(ops.len());
+            for op in &ops {
+                results.push(match op {
+                    WriteOp::Append { topic, records, .. } => {
+                        self.append(&txn, topic, records, &mut staged)?
+                    }
+                    WriteOp::Commit {
+                        group, positions, ..
+                    } => commit_offsets(&txn, group, positions)?,
+                    WriteOp::CreateTopics { topics, .. } => {
+                        self.create(&txn, topics, &mut new_topics)?
+                    }
+                });
+            }
+            txn.commit().map_err(LogError::storage)?;
+            Ok(results)
+        })();
+        match outcome {
+            Ok(results) => {
+                self.next_offsets.extend(staged);
+                if let Ok(mut topics) = self.topics.write() {
+                    topics.extend(new_topics.into_iter().map(|t| (t.name, t.partitions)));
+                }
+                for (op, result) in ops.into_iter().zip(results) {
+                    let _ = reply_of(op).send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "embedded log commit failed; every request in it fails");
+                for op in ops {
+                    let _ = reply_of(op).send(Err(LogError::Storage(e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// `Ok(Err(..))` is this request's own failure; `Err(..)` aborts the commit.
+    fn append(
+        &mut self,
+        txn: &redb::WriteTransaction,
+        topic: &str,
+        records: &[Record],
+        staged: &mut HashMap<(String, u32), u64>,
+    ) -> Result<Result<Vec<Appended>, LogError>, LogError> {
+        let Some(partitions) = self
+            .topics
+            .read()
+            .map_err(|_| LogError::storage("topic map poisoned"))?
+            .get(topic)
+            .copied()
+        else {
+            return Ok(Err(LogError::UnknownTopic(topic.to_owned())));
+        };
+        let now = now_ms();
+        let mut tables = HashMap::new();
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let partition = crate::partition_for(&record.key, partitions);
+            let key = (topic.to_owned(), partition);
+            if !tables.contains_key(&partition) {
+                let name = partition_table(topic, partition);
+                let table = txn
+                    .open_table(TableDefinition::<u64, &[u8]>::new(&name))
+                    .map_err(LogError::storage)?;
+                tables.insert(partition, table);
+            }
+            let table = tables
+                .get_mut(&partition)
+                .ok_or_else(|| LogError::storage("table vanished"))?;
+            let next = match staged.get(&key).or_else(|| self.next_offsets.get(&key)) {
+                Some(&n) => n,
+                None => table
+                    .last()
+                    .map_err(LogError::storage)?
+                    .map(|(k, _)| k.value() + 1)
+                    .unwrap_or(0),
+            };
+            table
+                .insert(next, encode_record(now, record).as_slice())
+                .map_err(LogError::storage)?;
+            staged.insert(key, next + 1);
+            out.push(Appended {
+                partition,
+                offset: next,
+            });
+        }
+        Ok(Ok(out))
+    }
+
+    fn create(
+        &self,
+        txn: &redb::WriteTransaction,
+        wanted: &[TopicSpec],
+        new_topics: &mut Vec<TopicSpec>,
+    ) -> Result<Result<Vec<Appended>, LogError>, LogError> {
+        let mut table = txn.open_table(TOPICS).map_err(LogError::storage)?;
+        for spec in wanted {
+            let existing = table
+                .get(spec.name.as_str())
+                .map_err(LogError::storage)?
+                .map(|v| v.value());
+            match existing {
+                Some(existing) if existing != spec.partitions => {
+                    return Ok(Err(LogError::PartitionMismatch {
+                        topic: spec.name.clone(),
+                        existing,
+                        wanted: spec.partitions,
+                    }))
+                }
+                Some(_) => {}
+                None => {
+                    table
+                        .insert(spec.name.as_str(), spec.partitions)
+                        .map_err(LogError::storage)?;
+                    for p in 0..spec.partitions {
+                        let name = partition_table(&spec.name, p);
+                        txn.open_table(TableDefinition::<u64, &[u8]>::new(&name))
+                            .map_err(LogError::storage)?;
+                    }
+                    new_topics.push(spec.clone());
+                }
+            }
+        }
+        Ok(Ok(Vec::new()))
+    }
+}
+
+fn commit_offsets(
+    txn: &redb::WriteTransaction,
+    group: &str,
+    positions: &[Position],
+) -> Result<Result<Vec<Appended>, LogError>, LogError> {
+    let mut table = txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
+    for p in positions {
+        table
+            .insert((group, p.topic.as_str(), p.partition), p.offset)
+            .map_err(LogError::storage)?;
+    }
+    Ok(Ok(Vec::new()))
+}
+
+fn reply_of(op: WriteOp) -> oneshot::Sender<Result<Vec<Appended>, LogError>> {
+    match op {
+        WriteOp::Append { reply, .. }
+        | WriteOp::Commit { reply, .. }
+        | WriteOp::CreateTopics { reply, .. } => reply,
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,146 @@
+//! The contract suite against the embedded log, plus its crash-safety test.
+
+mod contract;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
+use imagegram_eventlog::EventLog;
+
+struct Embedded {
+    dir: tempfile::TempDir,
+}
+
+#[async_trait::async_trait]
+impl contract::Backend for Embedded {
+    async fn open(&self) -> Arc<dyn EventLog> {
+        Arc::new(EmbeddedLog::open(self.dir.path(), Durability::Fsync).expect("open embedded log"))
+    }
+
+    fn patience(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+}
+
+fn embedded() -> Option<Embedded> {
+    Some(Embedded {
+        dir: tempfile::tempdir().expect("temp dir"),
+    })
+}
+
+contract_suite!(embedded());
+
+/// Set in the child process of the crash test: where it writes.
+const CHILD_DIR: &str = "IMAGEGRAM_CRASH_TEST_CHILD_DIR";
+const CRASH_TOPIC: &str = "crash";
+
+/// A writer that prints every acknowledged append, then gets `kill -9`ed.
+/// Run as a child of `acknowledged_appends_survive_kill_9`.
+async fn crash_child(dir: &str) {
+    let log = Arc::new(
+        EmbeddedLog::open(std::path::Path::new(dir), Durability::Fsync).expect("child opens log"),
+    );
+    log.create_topics(&[imagegram_eventlog::TopicSpec::new(CRASH_TOPIC, 4)])
+        .await
+        .expect("topic");
+    let mut writers = Vec::new();
+    for w in 0..4u32 {
+        let log = Arc::clone(&log);
+        writers.push(tokio::spawn(async move {
+            for seq in 0u64.. {
+                let value = format!("w{w}-{seq}");
+                let record =
+                    imagegram_eventlog::Record::new(format!("key-{w}-{}", seq % 5), value.clone());
+                if let Ok(appended) = log.append(CRASH_TOPIC, vec![record]).await {
+                    let a = appended[0];
+                    println!("ack {} {} {value}", a.partition, a.offset);
+                }
+            }
+        }));
+    }
+    for w in writers {
+        let _ = w.await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_appends_survive_kill_9() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    if let Ok(dir) = std::env::var(CHILD_DIR) {
+        return crash_child(&dir).await;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "acknowledged_appends_survive_kill_9",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child writer");
+    let stdout = child.stdout.take().expect("child stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut acked = Vec::new();
+    let started = std::time::Instant::now();
+    while acked.len() < 3000 && started.elapsed() < Duration::from_secs(60) {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("ack ") => acked.push(line),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    child.kill().expect("kill -9 the writer");
+    // Acks printed before the kill are still in the pipe: they count too.
+    acked.extend(
+        lines
+            .map_while(Result::ok)
+            .filter(|l| l.starts_with("ack ")),
+    );
+    let _ = child.wait();
+    assert!(
+        acked.len() >= 100,
+        "the child acknowledged only {} appends",
+        acked.len()
+    );
+
+    let log = EmbeddedLog::open(dir.path(), Durability::Fsync).expect("reopen after kill -9");
+    let ends = log.end_offsets(CRASH_TOPIC).await.expect("end offsets");
+    let mut reader = log
+        .read_from(imagegram_eventlog::Position::beginning_of(CRASH_TOPIC, 4))
+        .await
+        .expect("reader");
+    let total: u64 = ends.iter().sum();
+    let stored =
+        contract::read_exactly(&mut *reader, total as usize, Duration::from_secs(30)).await;
+    let at: std::collections::HashMap<(u32, u64), Vec<u8>> = stored
+        .into_iter()
+        .map(|r| ((r.partition, r.offset), r.value))
+        .collect();
+    for line in &acked {
+        let mut parts = line.split(' ').skip(1);
+        let partition: u32 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("partition");
+        let offset: u64 = parts.next().and_then(|p| p.parse().ok()).expect("offset");
+        let value = parts.next().expect("value");
+        assert_eq!(
+            at.get(&(partition, offset)).map(Vec::as_slice),
+            Some(value.as_bytes()),
+            "acked {line} was lost"
+        );
+    }
+    eprintln!(
+        "{} acknowledged appends, {} stored, all acknowledged ones present after kill -9",
+        acked.len(),
+        total
+    );
+}
