@@ -9,6 +9,7 @@
 mod group;
 mod reader;
 mod store;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;

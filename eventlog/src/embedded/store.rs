@@ -5,15 +5,15 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::writer::{Reply, WriteOp, Writer};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{Appended, LogError, Position, Record, TopicSpec};
 
-const TOPICS: TableDefinition<&str, u32> = TableDefinition::new("topics");
-const GROUP_OFFSETS: TableDefinition<(&str, &str, u32), u64> =
+pub(crate) const TOPICS: TableDefinition<&str, u32> = TableDefinition::new("topics");
+pub(crate) const GROUP_OFFSETS: TableDefinition<(&str, &str, u32), u64> =
     TableDefinition::new("group_offsets");
-/// Requests folded into one transaction at most; bounds the time a commit takes.
-const MAX_OPS_PER_COMMIT: usize = 4096;
 
 /// Whether a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,23 +46,6 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Option<(i64, Vec<u8>, Vec<u8>)> {
     let key = bytes.get(12..12usize.checked_add(key_len)?)?.to_vec();
     let value = bytes.get(12 + key_len..)?.to_vec();
     Some((timestamp, key, value))
-}
-
-enum WriteOp {
-    Append {
-        topic: String,
-        records: Vec<Record>,
-        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
-    },
-    Commit {
-        group: String,
-        positions: Vec<Position>,
-        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
-    },
-    CreateTopics {
-        topics: Vec<TopicSpec>,
-        reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
-    },
 }
 
 pub(crate) struct Store {
@@ -114,10 +97,7 @@ impl Store {
         })
     }
 
-    async fn submit(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<Vec<Appended>, LogError>>) -> WriteOp,
-    ) -> Result<Vec<Appended>, LogError> {
+    async fn submit(&self, make: impl FnOnce(Reply) -> WriteOp) -> Result<Vec<Appended>, LogError> {
         let (reply, answer) = oneshot::channel();
         self.writer
             .send(make(reply))
@@ -227,190 +207,6 @@ impl Drop for Store {
         if let Some(thread) = self.writer_thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-/// The one thread that writes. Owns the next offset of every partition it touched.
-struct Writer {
-    db: Arc<Database>,
-    durability: Durability,
-    next_offsets: HashMap<(String, u32), u64>,
-    topics: Arc<RwLock<HashMap<String, u32>>>,
-}
-
-impl Writer {
-    fn run(mut self, mut rx: mpsc::UnboundedReceiver<WriteOp>, committed: watch::Sender<u64>) {
-        let mut generation = 0u64;
-        while let Some(first) = rx.blocking_recv() {
-            let mut ops = vec![first];
-            while ops.len() < MAX_OPS_PER_COMMIT {
-                match rx.try_recv() {
-                    Ok(op) => ops.push(op),
-                    Err(_) => break,
-                }
-            }
-            self.apply(ops);
-            generation += 1;
-            committed.send_replace(generation);
-        }
-    }
-
-    /// Applies every op in one transaction; replies only once it is durable.
-    fn apply(&mut self, ops: Vec<WriteOp>) {
-        let mut staged: HashMap<(String, u32), u64> = HashMap::new();
-        let mut new_topics: Vec<TopicSpec> = Vec::new();
-        let outcome = (|| -> Result<Vec<Result<Vec<Appended>, LogError>>, LogError> {
-            let mut txn = self.db.begin_write().map_err(LogError::storage)?;
-            if self.durability == Durability::Process {
-                txn.set_durability(redb::Durability::None)
-                    .map_err(LogError::storage)?;
-            }
-            let mut results = Vec::with_capacity(ops.len());
-            for op in &ops {
-                results.push(match op {
-                    WriteOp::Append { topic, records, .. } => {
-                        self.append(&txn, topic, records, &mut staged)?
-                    }
-                    WriteOp::Commit {
-                        group, positions, ..
-                    } => commit_offsets(&txn, group, positions)?,
-                    WriteOp::CreateTopics { topics, .. } => {
-                        self.create(&txn, topics, &mut new_topics)?
-                    }
-                });
-            }
-            txn.commit().map_err(LogError::storage)?;
-            Ok(results)
-        })();
-        match outcome {
-            Ok(results) => {
-                self.next_offsets.extend(staged);
-                if let Ok(mut topics) = self.topics.write() {
-                    topics.extend(new_topics.into_iter().map(|t| (t.name, t.partitions)));
-                }
-                for (op, result) in ops.into_iter().zip(results) {
-                    let _ = reply_of(op).send(result);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "embedded log commit failed; every request in it fails");
-                for op in ops {
-                    let _ = reply_of(op).send(Err(LogError::Storage(e.to_string())));
-                }
-            }
-        }
-    }
-
-    /// `Ok(Err(..))` is this request's own failure; `Err(..)` aborts the commit.
-    fn append(
-        &mut self,
-        txn: &redb::WriteTransaction,
-        topic: &str,
-        records: &[Record],
-        staged: &mut HashMap<(String, u32), u64>,
-    ) -> Result<Result<Vec<Appended>, LogError>, LogError> {
-        let Some(partitions) = self
-            .topics
-            .read()
-            .map_err(|_| LogError::storage("topic map poisoned"))?
-            .get(topic)
-            .copied()
-        else {
-            return Ok(Err(LogError::UnknownTopic(topic.to_owned())));
-        };
-        let now = now_ms();
-        let mut tables = HashMap::new();
-        let mut out = Vec::with_capacity(records.len());
-        for record in records {
-            let partition = crate::partition_for(&record.key, partitions);
-            let key = (topic.to_owned(), partition);
-            if !tables.contains_key(&partition) {
-                let name = partition_table(topic, partition);
-                let table = txn
-                    .open_table(TableDefinition::<u64, &[u8]>::new(&name))
-                    .map_err(LogError::storage)?;
-                tables.insert(partition, table);
-            }
-            let table = tables
-                .get_mut(&partition)
-                .ok_or_else(|| LogError::storage("table vanished"))?;
-            let next = match staged.get(&key).or_else(|| self.next_offsets.get(&key)) {
-                Some(&n) => n,
-                None => table
-                    .last()
-                    .map_err(LogError::storage)?
-                    .map(|(k, _)| k.value() + 1)
-                    .unwrap_or(0),
-            };
-            table
-                .insert(next, encode_record(now, record).as_slice())
-                .map_err(LogError::storage)?;
-            staged.insert(key, next + 1);
-            out.push(Appended {
-                partition,
-                offset: next,
-            });
-        }
-        Ok(Ok(out))
-    }
-
-    fn create(
-        &self,
-        txn: &redb::WriteTransaction,
-        wanted: &[TopicSpec],
-        new_topics: &mut Vec<TopicSpec>,
-    ) -> Result<Result<Vec<Appended>, LogError>, LogError> {
-        let mut table = txn.open_table(TOPICS).map_err(LogError::storage)?;
-        for spec in wanted {
-            let existing = table
-                .get(spec.name.as_str())
-                .map_err(LogError::storage)?
-                .map(|v| v.value());
-            match existing {
-                Some(existing) if existing != spec.partitions => {
-                    return Ok(Err(LogError::PartitionMismatch {
-                        topic: spec.name.clone(),
-                        existing,
-                        wanted: spec.partitions,
-                    }))
-                }
-                Some(_) => {}
-                None => {
-                    table
-                        .insert(spec.name.as_str(), spec.partitions)
-                        .map_err(LogError::storage)?;
-                    for p in 0..spec.partitions {
-                        let name = partition_table(&spec.name, p);
-                        txn.open_table(TableDefinition::<u64, &[u8]>::new(&name))
-                            .map_err(LogError::storage)?;
-                    }
-                    new_topics.push(spec.clone());
-                }
-            }
-        }
-        Ok(Ok(Vec::new()))
-    }
-}
-
-fn commit_offsets(
-    txn: &redb::WriteTransaction,
-    group: &str,
-    positions: &[Position],
-) -> Result<Result<Vec<Appended>, LogError>, LogError> {
-    let mut table = txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
-    for p in positions {
-        table
-            .insert((group, p.topic.as_str(), p.partition), p.offset)
-            .map_err(LogError::storage)?;
-    }
-    Ok(Ok(Vec::new()))
-}
-
-fn reply_of(op: WriteOp) -> oneshot::Sender<Result<Vec<Appended>, LogError>> {
-    match op {
-        WriteOp::Append { reply, .. }
-        | WriteOp::Commit { reply, .. }
-        | WriteOp::CreateTopics { reply, .. } => reply,
     }
 }
 

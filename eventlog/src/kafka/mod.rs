@@ -7,6 +7,7 @@
 //! readers subscribe and commit synchronously.
 
 mod admin;
+mod offsets;
 mod producer;
 mod reader;
 
@@ -134,19 +135,7 @@ impl EventLog for KafkaLog {
 
     async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError> {
         let partitions = self.partitions(topic).await?;
-        let name = topic.to_owned();
-        self.blocking(move |p| {
-            (0..partitions)
-                .map(|partition| {
-                    let (_, high) = p
-                        .client()
-                        .fetch_watermarks(&name, partition as i32, METADATA_TIMEOUT)
-                        .map_err(LogError::kafka)?;
-                    Ok(high.max(0) as u64)
-                })
-                .collect()
-        })
-        .await
+        offsets::end_offsets(&self.config, &self.producer, topic, partitions).await
     }
 
     async fn read_from(&self, positions: Vec<Position>) -> Result<Box<dyn LogReader>, LogError> {
