@@ -1,1 +1,22 @@
-//! platform
+//! # imagegram-platform
+//!
+//! What every role of Imagegram needs at start and stop, whatever it does:
+//! its settings (flags and `IMAGEGRAM_*` variables), logs and spans, the
+//! event log it talks to with its topics in place, and a graceful shutdown.
+//!
+//! ## Layout
+//! - `settings.rs`: the clap settings shared by every role.
+//! - `telemetry.rs`: the `tracing` subscriber (text or JSON).
+//! - `shutdown.rs`: SIGTERM/SIGINT → cancellation, with a hard deadline.
+//! - `topics.rs`: opens the configured log and creates missing topics.
+//! - `error.rs`: [`PlatformError`], this crate's one error type.
+
+mod error;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+pub mod topics;
+
+pub use error::PlatformError;
+pub use settings::{CommonSettings, LogBackend, LogSettings};
+pub use shutdown::Shutdown;

@@ -1,0 +1,13 @@
+use thiserror::Error;
+
+/// Failures of the gateway itself (not of a request: those are [`crate::Problem`]s).
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}

@@ -1,0 +1,64 @@
+//! Liveness and readiness.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use imagegram_eventlog::EventLog;
+use serde_json::{json, Value};
+
+use crate::server::AppState;
+
+/// Something `/readyz` checks.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn check(&self) -> Result<(), String>;
+}
+
+/// The event log as a readiness probe.
+pub struct LogProbe(pub Arc<dyn EventLog>);
+
+#[async_trait]
+impl Probe for LogProbe {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0.check().await.map_err(|e| e.to_string())
+    }
+}
+
+pub(crate) async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// 200 when every probe answers, 503 naming the ones that do not. Failure
+/// causes go to the log, not to the caller.
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let mut checks = serde_json::Map::new();
+    let mut ready = true;
+    for probe in state.probes.iter() {
+        let outcome = match probe.check().await {
+            Ok(()) => "ok",
+            Err(cause) => {
+                tracing::warn!(probe = probe.name(), %cause, "readiness check failed");
+                ready = false;
+                "unavailable"
+            }
+        };
+        checks.insert(probe.name().to_owned(), json!(outcome));
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"status": if ready { "ready" } else { "unavailable" }, "checks": checks})),
+    )
+}

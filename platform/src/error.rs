@@ -1,0 +1,14 @@
+use thiserror::Error;
+
+/// Failures while starting up.
+#[derive(Debug, Error)]
+pub enum PlatformError {
+    #[error("the event log: {0}")]
+    Log(#[from] imagegram_eventlog::LogError),
+    #[error("--kafka-brokers (IMAGEGRAM_KAFKA_BROKERS) is required with --event-log kafka")]
+    MissingBrokers,
+    #[error("logging set-up: {0}")]
+    Telemetry(String),
+    #[error("signal handling: {0}")]
+    Signals(#[from] std::io::Error),
+}
