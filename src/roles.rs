@@ -18,8 +18,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn gateway(cli: &Cli, http: &HttpSettings, shutdown: &Shutdown) -> anyhow::Result<()> {
-    let log =
-        imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram-ingest").await?;
+    let log = imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram-ingest").await?;
     let state = AppState {
         probes: Arc::new(vec![Box::new(LogProbe(Arc::clone(&log)))]),
     };

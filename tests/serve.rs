@@ -22,13 +22,20 @@ fn start(data_dir: &std::path::Path) -> Running {
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("first line");
-    let base = line.trim().strip_prefix("imagegram listening on ").expect("announces its address").to_owned();
+    let base = line
+        .trim()
+        .strip_prefix("imagegram listening on ")
+        .expect("announces its address")
+        .to_owned();
     Running { child, base }
 }
 
 fn stop_within(mut running: Running, limit: Duration) -> std::process::ExitStatus {
     let pid = running.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
     let started = Instant::now();
     loop {
         if let Some(status) = running.child.try_wait().expect("wait") {
@@ -44,13 +51,24 @@ async fn serve_starts_with_nothing_else_running_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let running = start(dir.path());
     let client = reqwest::Client::new();
-    let health = client.get(format!("{}/healthz", running.base)).send().await.expect("healthz answers");
+    let health = client
+        .get(format!("{}/healthz", running.base))
+        .send()
+        .await
+        .expect("healthz answers");
     assert_eq!(health.status(), 200);
-    let ready = client.get(format!("{}/readyz", running.base)).send().await.expect("readyz answers");
+    let ready = client
+        .get(format!("{}/readyz", running.base))
+        .send()
+        .await
+        .expect("readyz answers");
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(body["checks"]["log"], "ok");
     let status = stop_within(running, Duration::from_secs(10));
     assert!(status.success(), "clean exit after SIGTERM, got {status}");
-    assert!(dir.path().join("log").join("log.redb").exists(), "embedded data under --data-dir");
+    assert!(
+        dir.path().join("log").join("log.redb").exists(),
+        "embedded data under --data-dir"
+    );
 }

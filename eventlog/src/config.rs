@@ -11,10 +11,7 @@ use crate::{EventLog, LogError};
 #[derive(Debug, Clone)]
 pub enum LogConfig {
     /// The embedded log, stored under `dir`.
-    Embedded {
-        dir: PathBuf,
-        durability: Durability,
-    },
+    Embedded { dir: PathBuf, durability: Durability },
     /// A Kafka cluster.
     Kafka(KafkaConfig),
 }

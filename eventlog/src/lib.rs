@@ -39,6 +39,4 @@ mod port;
 pub use config::{open, LogConfig};
 pub use error::LogError;
 pub use partitioner::{murmur2, partition_for};
-pub use port::{
-    Appended, Delivered, EventLog, GroupReader, LogReader, Position, Record, TopicSpec,
-};
+pub use port::{Appended, Delivered, EventLog, GroupReader, LogReader, Position, Record, TopicSpec};

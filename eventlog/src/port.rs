@@ -88,9 +88,7 @@ impl Position {
 
     /// Offset 0 of every partition of a topic.
     pub fn beginning_of(topic: &str, partitions: u32) -> Vec<Position> {
-        (0..partitions)
-            .map(|p| Position::new(topic, p, 0))
-            .collect()
+        (0..partitions).map(|p| Position::new(topic, p, 0)).collect()
     }
 }
 
@@ -119,11 +117,7 @@ pub trait EventLog: Send + Sync {
 
     /// Joins a consumer group: the group's members share the topics'
     /// partitions, and each starts where the group last committed.
-    async fn join_group(
-        &self,
-        group: &str,
-        topics: &[String],
-    ) -> Result<Box<dyn GroupReader>, LogError>;
+    async fn join_group(&self, group: &str, topics: &[String]) -> Result<Box<dyn GroupReader>, LogError>;
 
     /// Whether the log answers, for readiness checks.
     async fn check(&self) -> Result<(), LogError>;

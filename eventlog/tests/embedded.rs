@@ -38,9 +38,8 @@ const CRASH_TOPIC: &str = "crash";
 /// A writer that prints every acknowledged append, then gets `kill -9`ed.
 /// Run as a child of `acknowledged_appends_survive_kill_9`.
 async fn crash_child(dir: &str) {
-    let log = Arc::new(
-        EmbeddedLog::open(std::path::Path::new(dir), Durability::Fsync).expect("child opens log"),
-    );
+    let log =
+        Arc::new(EmbeddedLog::open(std::path::Path::new(dir), Durability::Fsync).expect("child opens log"));
     log.create_topics(&[imagegram_eventlog::TopicSpec::new(CRASH_TOPIC, 4)])
         .await
         .expect("topic");
@@ -50,8 +49,7 @@ async fn crash_child(dir: &str) {
         writers.push(tokio::spawn(async move {
             for seq in 0u64.. {
                 let value = format!("w{w}-{seq}");
-                let record =
-                    imagegram_eventlog::Record::new(format!("key-{w}-{}", seq % 5), value.clone());
+                let record = imagegram_eventlog::Record::new(format!("key-{w}-{}", seq % 5), value.clone());
                 if let Ok(appended) = log.append(CRASH_TOPIC, vec![record]).await {
                     let a = appended[0];
                     println!("ack {} {} {value}", a.partition, a.offset);
@@ -99,11 +97,7 @@ async fn acknowledged_appends_survive_kill_9() {
     }
     child.kill().expect("kill -9 the writer");
     // Acks printed before the kill are still in the pipe: they count too.
-    acked.extend(
-        lines
-            .map_while(Result::ok)
-            .filter(|l| l.starts_with("ack ")),
-    );
+    acked.extend(lines.map_while(Result::ok).filter(|l| l.starts_with("ack ")));
     let _ = child.wait();
     assert!(
         acked.len() >= 100,
@@ -118,18 +112,14 @@ async fn acknowledged_appends_survive_kill_9() {
         .await
         .expect("reader");
     let total: u64 = ends.iter().sum();
-    let stored =
-        contract::read_exactly(&mut *reader, total as usize, Duration::from_secs(30)).await;
+    let stored = contract::read_exactly(&mut *reader, total as usize, Duration::from_secs(30)).await;
     let at: std::collections::HashMap<(u32, u64), Vec<u8>> = stored
         .into_iter()
         .map(|r| ((r.partition, r.offset), r.value))
         .collect();
     for line in &acked {
         let mut parts = line.split(' ').skip(1);
-        let partition: u32 = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("partition");
+        let partition: u32 = parts.next().and_then(|p| p.parse().ok()).expect("partition");
         let offset: u64 = parts.next().and_then(|p| p.parse().ok()).expect("offset");
         let value = parts.next().expect("value");
         assert_eq!(

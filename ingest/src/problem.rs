@@ -22,10 +22,7 @@ impl Problem {
     pub fn client(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
         let problem = Problem {
             kind: format!("https://imagegram.dev/problems/{slug}"),
-            title: status
-                .canonical_reason()
-                .unwrap_or("Client error")
-                .to_owned(),
+            title: status.canonical_reason().unwrap_or("Client error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
         };
@@ -39,10 +36,7 @@ impl Problem {
         tracing::error!(status = status.as_u16(), %incident, error = %cause, "request failed");
         Problem {
             kind: "about:blank".to_owned(),
-            title: status
-                .canonical_reason()
-                .unwrap_or("Server error")
-                .to_owned(),
+            title: status.canonical_reason().unwrap_or("Server error").to_owned(),
             status: status.as_u16(),
             detail: format!("the request could not be completed; incident {incident}"),
         }
@@ -53,11 +47,6 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
     }
 }

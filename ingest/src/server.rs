@@ -28,12 +28,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Binds the gateway's address (port 0 picks a free one).
 pub async fn bind(addr: &str) -> Result<TcpListener, IngestError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| IngestError::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
+    TcpListener::bind(addr).await.map_err(|source| IngestError::Bind {
+        addr: addr.to_owned(),
+        source,
+    })
 }
 
 /// Serves until `stop` is cancelled; then stops accepting and lets requests

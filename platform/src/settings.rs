@@ -15,12 +15,7 @@ use crate::PlatformError;
 #[derive(Debug, Clone, Args)]
 pub struct CommonSettings {
     /// Directory for embedded data: the event log, read tables, blobs, secrets.
-    #[arg(
-        long,
-        env = "IMAGEGRAM_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "IMAGEGRAM_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
     /// Log line format.
@@ -28,12 +23,7 @@ pub struct CommonSettings {
     pub log_format: LogFormat,
 
     /// Which logs to show, as a tracing filter (e.g. `info,imagegram_eventlog=debug`).
-    #[arg(
-        long,
-        env = "IMAGEGRAM_LOG_FILTER",
-        default_value = "info",
-        global = true
-    )]
+    #[arg(long, env = "IMAGEGRAM_LOG_FILTER", default_value = "info", global = true)]
     pub log_filter: String,
 
     /// Seconds a shutdown may take before the process exits regardless.
@@ -101,11 +91,7 @@ pub struct LogSettings {
 
 impl LogSettings {
     /// The log configuration these settings describe.
-    pub fn config(
-        &self,
-        common: &CommonSettings,
-        client_id: &str,
-    ) -> Result<LogConfig, PlatformError> {
+    pub fn config(&self, common: &CommonSettings, client_id: &str) -> Result<LogConfig, PlatformError> {
         Ok(match self.backend {
             LogBackend::Embedded => LogConfig::Embedded {
                 dir: common.data_dir.join("log"),

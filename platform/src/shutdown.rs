@@ -31,11 +31,7 @@ impl Shutdown {
                 _ = term.recv() => "SIGTERM",
                 _ = int.recv() => "SIGINT",
             };
-            tracing::info!(
-                signal = which,
-                grace_secs = grace.as_secs(),
-                "shutting down"
-            );
+            tracing::info!(signal = which, grace_secs = grace.as_secs(), "shutting down");
             token.cancel();
             std::thread::spawn(move || {
                 std::thread::sleep(grace);

@@ -7,8 +7,8 @@ use crate::PlatformError;
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(settings: &CommonSettings) -> Result<(), PlatformError> {
-    let filter = EnvFilter::try_new(&settings.log_filter)
-        .map_err(|e| PlatformError::Telemetry(e.to_string()))?;
+    let filter =
+        EnvFilter::try_new(&settings.log_filter).map_err(|e| PlatformError::Telemetry(e.to_string()))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -24,10 +24,6 @@ pub async fn open_log(
 ) -> Result<Arc<dyn EventLog>, PlatformError> {
     let log = imagegram_eventlog::open(&log.config(common, client_id)?)?;
     log.create_topics(&specs()).await?;
-    tracing::info!(
-        backend = log.backend(),
-        topics = specs().len(),
-        "event log ready"
-    );
+    tracing::info!(backend = log.backend(), topics = specs().len(), "event log ready");
     Ok(log)
 }

@@ -29,10 +29,7 @@ pub fn encode(event: &Event) -> Result<Vec<u8>, SchemaError> {
 }
 
 /// Encode any serialisable value with a given published schema version.
-pub(crate) fn encode_with<T: Serialize>(
-    value: &T,
-    published: &Published,
-) -> Result<Vec<u8>, SchemaError> {
+pub(crate) fn encode_with<T: Serialize>(value: &T, published: &Published) -> Result<Vec<u8>, SchemaError> {
     let mut config = SerializerConfig::new(&published.schema);
     serde_avro_fast::to_single_object_vec(value, &mut config).map_err(|e| SchemaError::Encode {
         kind: published.kind.name(),
@@ -69,11 +66,9 @@ pub fn decode(bytes: &[u8]) -> Result<Event, SchemaError> {
 }
 
 fn datum_as<T: DeserializeOwned>(datum: &[u8], published: &Published) -> Result<T, SchemaError> {
-    serde_avro_fast::from_datum_slice(datum, &published.schema).map_err(|e| {
-        SchemaError::Malformed {
-            kind: published.kind.name(),
-            version: published.version,
-            reason: e.to_string(),
-        }
+    serde_avro_fast::from_datum_slice(datum, &published.schema).map_err(|e| SchemaError::Malformed {
+        kind: published.kind.name(),
+        version: published.version,
+        reason: e.to_string(),
     })
 }

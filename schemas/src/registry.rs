@@ -78,14 +78,12 @@ fn load() -> Result<Registry, SchemaError> {
     let mut versions = Vec::with_capacity(HISTORY.len());
     let mut by_fingerprint = HashMap::with_capacity(HISTORY.len());
     for &(kind, version, file, text) in HISTORY {
-        let schema: Schema = text
-            .parse()
-            .map_err(
-                |e: serde_avro_fast::schema::SchemaError| SchemaError::BadSchema {
+        let schema: Schema =
+            text.parse()
+                .map_err(|e: serde_avro_fast::schema::SchemaError| SchemaError::BadSchema {
                     file,
                     reason: e.to_string(),
-                },
-            )?;
+                })?;
         let fingerprint = u64::from_le_bytes(*schema.rabin_fingerprint());
         by_fingerprint.insert(fingerprint, versions.len());
         versions.push(Published {
@@ -164,11 +162,7 @@ mod tests {
         assert_eq!(all.len(), HISTORY.len());
         let mut seen = std::collections::HashSet::new();
         for p in all {
-            assert!(
-                seen.insert(p.fingerprint),
-                "{} repeats a fingerprint",
-                p.file
-            );
+            assert!(seen.insert(p.fingerprint), "{} repeats a fingerprint", p.file);
         }
     }
 
@@ -178,9 +172,6 @@ mod tests {
             current(EventKind::UploadRequested).map(|p| p.version).ok(),
             Some(2)
         );
-        assert_eq!(
-            current(EventKind::CommentAdded).map(|p| p.version).ok(),
-            Some(1)
-        );
+        assert_eq!(current(EventKind::CommentAdded).map(|p| p.version).ok(), Some(1));
     }
 }

@@ -41,11 +41,7 @@ pub enum Consumer {
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 3] = [
-        Consumer::ImageConverter,
-        Consumer::Projector,
-        Consumer::Notifier,
-    ];
+    pub const ALL: [Consumer; 3] = [Consumer::ImageConverter, Consumer::Projector, Consumer::Notifier];
 
     /// The consumer-group id, also the name used in dead letters.
     pub fn group(self) -> &'static str {
@@ -63,10 +59,7 @@ impl Consumer {
             Consumer::Projector => "imagegram.dlq.projector",
             Consumer::Notifier => "imagegram.dlq.notifier",
         };
-        Topic {
-            name,
-            partitions: 1,
-        }
+        Topic { name, partitions: 1 }
     }
 
     /// The topics this consumer reads.

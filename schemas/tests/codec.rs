@@ -61,18 +61,16 @@ fn event() -> impl Strategy<Value = Event> {
             any::<i32>(),
             any::<i64>()
         )
-            .prop_map(
-                |(meta, original_key, image_key, width, height, byte_size)| {
-                    Event::ImageConverted(ImageConverted {
-                        meta,
-                        original_key,
-                        image_key,
-                        width,
-                        height,
-                        byte_size,
-                    })
-                }
-            ),
+            .prop_map(|(meta, original_key, image_key, width, height, byte_size)| {
+                Event::ImageConverted(ImageConverted {
+                    meta,
+                    original_key,
+                    image_key,
+                    width,
+                    height,
+                    byte_size,
+                })
+            }),
         (meta(), ".{0,200}")
             .prop_map(|(meta, reason)| Event::ConversionFailed(ConversionFailed { meta, reason })),
         (meta(), uuid(), ".{1,1000}").prop_map(|(meta, comment_id, content)| Event::CommentAdded(
@@ -82,10 +80,8 @@ fn event() -> impl Strategy<Value = Event> {
                 content
             }
         )),
-        (meta(), uuid()).prop_map(|(meta, comment_id)| Event::CommentDeleted(CommentDeleted {
-            meta,
-            comment_id
-        })),
+        (meta(), uuid())
+            .prop_map(|(meta, comment_id)| Event::CommentDeleted(CommentDeleted { meta, comment_id })),
         (
             meta(),
             "[a-z.-]{1,30}",
@@ -218,10 +214,7 @@ fn every_field_added_by_a_later_version_has_a_default() {
             let json: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
             json["fields"].as_array().cloned().unwrap_or_default()
         };
-        let old_names: Vec<_> = fields(older.file)
-            .iter()
-            .map(|f| f["name"].clone())
-            .collect();
+        let old_names: Vec<_> = fields(older.file).iter().map(|f| f["name"].clone()).collect();
         for field in fields(newer.file) {
             if !old_names.contains(&field["name"]) {
                 assert!(

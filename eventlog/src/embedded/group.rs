@@ -113,9 +113,7 @@ impl Member {
         }
         let mut positions = Vec::new();
         for (topic, partition) in assign(&members, &partitions, self.id) {
-            let offset = self
-                .store
-                .committed_offset(&self.group, &topic, partition)?;
+            let offset = self.store.committed_offset(&self.group, &topic, partition)?;
             positions.push(Position::new(topic, partition, offset));
         }
         self.reader = EmbeddedReader::new(Arc::clone(&self.store), positions);

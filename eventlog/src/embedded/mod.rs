@@ -77,20 +77,11 @@ impl EventLog for EmbeddedLog {
         )))
     }
 
-    async fn join_group(
-        &self,
-        group: &str,
-        topics: &[String],
-    ) -> Result<Box<dyn GroupReader>, LogError> {
+    async fn join_group(&self, group: &str, topics: &[String]) -> Result<Box<dyn GroupReader>, LogError> {
         for topic in topics {
             self.store.partitions(topic)?;
         }
-        let member = group::Member::join(
-            Arc::clone(&self.groups),
-            Arc::clone(&self.store),
-            group,
-            topics,
-        );
+        let member = group::Member::join(Arc::clone(&self.groups), Arc::clone(&self.store), group, topics);
         Ok(Box::new(member))
     }
 

@@ -92,9 +92,8 @@ fn read_batch(
                 break;
             }
             let (offset, bytes) = entry.map_err(LogError::storage)?;
-            let (timestamp_ms, key, value) = decode_record(bytes.value()).ok_or_else(|| {
-                LogError::storage(format!("record {name}@{} is damaged", offset.value()))
-            })?;
+            let (timestamp_ms, key, value) = decode_record(bytes.value())
+                .ok_or_else(|| LogError::storage(format!("record {name}@{} is damaged", offset.value())))?;
             cursor.next = offset.value() + 1;
             out.push(Delivered {
                 topic: Arc::clone(&cursor.topic),

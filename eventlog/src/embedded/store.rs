@@ -99,17 +99,11 @@ impl Store {
 
     async fn submit(&self, make: impl FnOnce(Reply) -> WriteOp) -> Result<Vec<Appended>, LogError> {
         let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(make(reply))
-            .map_err(|_| LogError::Closed)?;
+        self.writer.send(make(reply)).map_err(|_| LogError::Closed)?;
         answer.await.map_err(|_| LogError::Closed)?
     }
 
-    pub(crate) async fn append(
-        &self,
-        topic: &str,
-        records: Vec<Record>,
-    ) -> Result<Vec<Appended>, LogError> {
+    pub(crate) async fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Appended>, LogError> {
         self.partitions(topic)?;
         self.submit(|reply| WriteOp::Append {
             topic: topic.to_owned(),
@@ -119,11 +113,7 @@ impl Store {
         .await
     }
 
-    pub(crate) async fn commit_group(
-        &self,
-        group: &str,
-        positions: Vec<Position>,
-    ) -> Result<(), LogError> {
+    pub(crate) async fn commit_group(&self, group: &str, positions: Vec<Position>) -> Result<(), LogError> {
         self.submit(|reply| WriteOp::Commit {
             group: group.to_owned(),
             positions,
@@ -177,17 +167,10 @@ impl Store {
             .collect()
     }
 
-    pub(crate) fn committed_offset(
-        &self,
-        group: &str,
-        topic: &str,
-        partition: u32,
-    ) -> Result<u64, LogError> {
+    pub(crate) fn committed_offset(&self, group: &str, topic: &str, partition: u32) -> Result<u64, LogError> {
         let txn = self.db.begin_read().map_err(LogError::storage)?;
         let table = txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
-        let got = table
-            .get((group, topic, partition))
-            .map_err(LogError::storage)?;
+        let got = table.get((group, topic, partition)).map_err(LogError::storage)?;
         Ok(got.map(|v| v.value()).unwrap_or(0))
     }
 

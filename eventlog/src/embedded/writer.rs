@@ -43,11 +43,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn run(
-        mut self,
-        mut rx: mpsc::UnboundedReceiver<WriteOp>,
-        committed: watch::Sender<u64>,
-    ) {
+    pub(crate) fn run(mut self, mut rx: mpsc::UnboundedReceiver<WriteOp>, committed: watch::Sender<u64>) {
         let mut generation = 0u64;
         while let Some(first) = rx.blocking_recv() {
             let mut ops = vec![first];
@@ -79,12 +75,8 @@ impl Writer {
                     WriteOp::Append { topic, records, .. } => {
                         self.append(&txn, topic, records, &mut staged)?
                     }
-                    WriteOp::Commit {
-                        group, positions, ..
-                    } => commit_offsets(&txn, group, positions)?,
-                    WriteOp::CreateTopics { topics, .. } => {
-                        self.create(&txn, topics, &mut new_topics)?
-                    }
+                    WriteOp::Commit { group, positions, .. } => commit_offsets(&txn, group, positions)?,
+                    WriteOp::CreateTopics { topics, .. } => self.create(&txn, topics, &mut new_topics)?,
                 });
             }
             txn.commit().map_err(LogError::storage)?;

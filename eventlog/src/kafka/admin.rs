@@ -8,12 +8,8 @@ use super::{KafkaConfig, METADATA_TIMEOUT};
 use crate::{LogError, TopicSpec};
 
 /// Creates every topic that does not exist yet.
-pub(super) async fn create_topics(
-    config: &KafkaConfig,
-    topics: &[TopicSpec],
-) -> Result<(), LogError> {
-    let admin: AdminClient<DefaultClientContext> =
-        config.client().create().map_err(LogError::kafka)?;
+pub(super) async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<(), LogError> {
+    let admin: AdminClient<DefaultClientContext> = config.client().create().map_err(LogError::kafka)?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|t| NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(1)))
@@ -42,9 +38,7 @@ pub(super) fn partition_count<C: rdkafka::ClientContext>(
         .map_err(LogError::kafka)?;
     let found = metadata.topics().iter().find(|t| t.name() == topic);
     match found {
-        Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
-            Ok(t.partitions().len() as u32)
-        }
+        Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(t.partitions().len() as u32),
         _ => Err(LogError::UnknownTopic(topic.to_owned())),
     }
 }

@@ -149,25 +149,14 @@ impl EventLog for KafkaLog {
                 });
             }
         }
-        Ok(Box::new(reader::KafkaReader::assigned(
-            &self.config,
-            &positions,
-        )?))
+        Ok(Box::new(reader::KafkaReader::assigned(&self.config, &positions)?))
     }
 
-    async fn join_group(
-        &self,
-        group: &str,
-        topics: &[String],
-    ) -> Result<Box<dyn GroupReader>, LogError> {
+    async fn join_group(&self, group: &str, topics: &[String]) -> Result<Box<dyn GroupReader>, LogError> {
         for topic in topics {
             self.partitions(topic).await?;
         }
-        Ok(Box::new(reader::KafkaReader::group(
-            &self.config,
-            group,
-            topics,
-        )?))
+        Ok(Box::new(reader::KafkaReader::group(&self.config, group, topics)?))
     }
 
     async fn check(&self) -> Result<(), LogError> {

@@ -22,10 +22,7 @@ impl KafkaReader {
         let consumer: StreamConsumer = config
             .client()
             // librdkafka wants a group id even for manual assignment; it is never joined.
-            .set(
-                "group.id",
-                format!("imagegram-reader-{}", uuid::Uuid::new_v4()),
-            )
+            .set("group.id", format!("imagegram-reader-{}", uuid::Uuid::new_v4()))
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
@@ -33,12 +30,8 @@ impl KafkaReader {
             .map_err(LogError::kafka)?;
         let mut list = TopicPartitionList::new();
         for p in positions {
-            list.add_partition_offset(
-                &p.topic,
-                p.partition as i32,
-                Offset::Offset(p.offset as i64),
-            )
-            .map_err(LogError::kafka)?;
+            list.add_partition_offset(&p.topic, p.partition as i32, Offset::Offset(p.offset as i64))
+                .map_err(LogError::kafka)?;
         }
         consumer.assign(&list).map_err(LogError::kafka)?;
         Ok(KafkaReader {
@@ -47,11 +40,7 @@ impl KafkaReader {
     }
 
     /// Subscribes as a member of `group`; starts at the group's committed offsets.
-    pub(super) fn group(
-        config: &KafkaConfig,
-        group: &str,
-        topics: &[String],
-    ) -> Result<Self, LogError> {
+    pub(super) fn group(config: &KafkaConfig, group: &str, topics: &[String]) -> Result<Self, LogError> {
         let session_ms = config.session_timeout.as_millis().max(1000);
         let consumer: StreamConsumer = config
             .client()
@@ -60,10 +49,7 @@ impl KafkaReader {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", session_ms.to_string())
-            .set(
-                "heartbeat.interval.ms",
-                (session_ms / 12).max(100).to_string(),
-            )
+            .set("heartbeat.interval.ms", (session_ms / 12).max(100).to_string())
             .create()
             .map_err(LogError::kafka)?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -74,10 +60,7 @@ impl KafkaReader {
     }
 }
 
-fn delivered(
-    message: &rdkafka::message::BorrowedMessage<'_>,
-    topic: &mut Option<Arc<str>>,
-) -> Delivered {
+fn delivered(message: &rdkafka::message::BorrowedMessage<'_>, topic: &mut Option<Arc<str>>) -> Delivered {
     let name = match topic {
         Some(t) if &**t == message.topic() => Arc::clone(t),
         _ => {
@@ -127,12 +110,8 @@ impl GroupReader for KafkaReader {
         }
         let mut list = TopicPartitionList::new();
         for p in positions {
-            list.add_partition_offset(
-                &p.topic,
-                p.partition as i32,
-                Offset::Offset(p.offset as i64),
-            )
-            .map_err(LogError::kafka)?;
+            list.add_partition_offset(&p.topic, p.partition as i32, Offset::Offset(p.offset as i64))
+                .map_err(LogError::kafka)?;
         }
         let consumer = Arc::clone(&self.consumer);
         tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))

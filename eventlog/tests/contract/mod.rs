@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use imagegram_eventlog::{
-    partition_for, Delivered, EventLog, LogReader, Position, Record, TopicSpec,
-};
+use imagegram_eventlog::{partition_for, Delivered, EventLog, LogReader, Position, Record, TopicSpec};
 
 /// A place where logs live; `open` twice in a row is a restart.
 #[async_trait::async_trait]
@@ -32,11 +30,7 @@ async fn new_topic(log: &dyn EventLog, test: &str, partitions: u32) -> String {
 }
 
 /// Reads until `expected` records came, then a little longer to catch extras.
-pub async fn read_exactly(
-    reader: &mut dyn LogReader,
-    expected: usize,
-    patience: Duration,
-) -> Vec<Delivered> {
+pub async fn read_exactly(reader: &mut dyn LogReader, expected: usize, patience: Duration) -> Vec<Delivered> {
     let deadline = tokio::time::Instant::now() + patience;
     let mut out = Vec::with_capacity(expected);
     while out.len() < expected && tokio::time::Instant::now() < deadline {
@@ -67,8 +61,7 @@ fn index_by_value(records: &[Delivered]) -> HashMap<Vec<u8>, (u32, u64)> {
     let mut seen = HashMap::new();
     for r in records {
         assert!(
-            seen.insert(r.value.clone(), (r.partition, r.offset))
-                .is_none(),
+            seen.insert(r.value.clone(), (r.partition, r.offset)).is_none(),
             "duplicate record {:?}",
             r.value
         );
@@ -80,10 +73,7 @@ fn index_by_value(records: &[Delivered]) -> HashMap<Vec<u8>, (u32, u64)> {
 fn values_by_key(records: &[Delivered]) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
     let mut by_key: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
     for r in records {
-        by_key
-            .entry(r.key.clone())
-            .or_default()
-            .push(r.value.clone());
+        by_key.entry(r.key.clone()).or_default().push(r.value.clone());
     }
     by_key
 }
@@ -124,10 +114,7 @@ pub async fn order_per_key(backend: &dyn Backend) {
     for (k, values) in values_by_key(&records) {
         let k: usize = String::from_utf8_lossy(&k)[5..].parse().expect("key");
         let expected: Vec<_> = (0..per_key).map(|s| value(k, s)).collect();
-        assert_eq!(
-            values, expected,
-            "records of one key come back in append order"
-        );
+        assert_eq!(values, expected, "records of one key come back in append order");
     }
 }
 
@@ -172,9 +159,7 @@ pub async fn restart_loses_and_duplicates_nothing(backend: &dyn Backend) {
             let batch = (0..100)
                 .map(|i| Record::new(key(i % 13), value(i % 13, round * 100 + i)))
                 .collect();
-            log.append(&topic, batch)
-                .await
-                .expect("append before restart");
+            log.append(&topic, batch).await.expect("append before restart");
         }
     }
     let log = backend.open().await;
@@ -182,9 +167,7 @@ pub async fn restart_loses_and_duplicates_nothing(backend: &dyn Backend) {
         let batch = (0..100)
             .map(|i| Record::new(key(i % 13), value(i % 13, round * 100 + i)))
             .collect();
-        log.append(&topic, batch)
-            .await
-            .expect("append after restart");
+        log.append(&topic, batch).await.expect("append after restart");
     }
     let mut reader = log
         .read_from(Position::beginning_of(&topic, 4))
@@ -300,20 +283,13 @@ pub async fn group_members_share_partitions_and_resume_from_commits(backend: &dy
     let mut seen: Vec<Vec<Delivered>> = vec![Vec::new(), Vec::new()];
     while seen.iter().map(Vec::len).sum::<usize>() < 200 && tokio::time::Instant::now() < deadline {
         for (m, got) in members.iter_mut().zip(seen.iter_mut()) {
-            got.extend(
-                m.poll(1000, Duration::from_millis(200))
-                    .await
-                    .expect("poll"),
-            );
+            got.extend(m.poll(1000, Duration::from_millis(200)).await.expect("poll"));
         }
     }
     let all: Vec<Delivered> = seen.iter().flatten().cloned().collect();
     assert_eq!(all.len(), 200, "the members between them read every record");
     index_by_value(&all);
-    assert!(
-        seen.iter().all(|s| !s.is_empty()),
-        "both members got a share"
-    );
+    assert!(seen.iter().all(|s| !s.is_empty()), "both members got a share");
     for (m, got) in members.iter_mut().zip(&seen) {
         let mut last: BTreeMap<(String, u32), Position> = BTreeMap::new();
         for r in got {
