@@ -1,0 +1,35 @@
+//! # imagegram-blobstore
+//!
+//! The blob-store port and its adapters. Originals and converted JPEGs are
+//! stored through [`BlobStore`]; which store sits behind it is a start-up
+//! choice:
+//!
+//! - [`files::FileStore`]: files under the data dir (the embedded default).
+//!   Objects are written to a temporary file, fsynced and renamed, so a
+//!   reader never sees half an object.
+//! - [`s3::S3Store`]: S3 or any S3-compatible store (MinIO, moto, Ceph)
+//!   through `aws-sdk-s3`; large bodies go up as multipart uploads, so memory
+//!   stays bounded by the part size whatever the object's size.
+//!
+//! Keys come from ids ([`keys`]), never from names a client sent; every
+//! adapter refuses keys outside a small safe alphabet.
+//!
+//! ## Layout
+//! - `port.rs`: the trait, the byte-stream type and key validation.
+//! - `keys.rs`: where originals and converted images live.
+//! - `files.rs`: the local-files adapter.
+//! - `s3.rs` and `s3_upload.rs`: the S3 adapter and its multipart writer.
+//! - `config.rs`: [`BlobConfig`] and [`open`].
+//! - `error.rs`: [`BlobError`], this crate's one error type.
+
+mod config;
+mod error;
+pub mod files;
+pub mod keys;
+mod port;
+pub mod s3;
+mod s3_upload;
+
+pub use config::{open, BlobConfig};
+pub use error::BlobError;
+pub use port::{stream_of, validate_key, BlobStore, ByteStream};

@@ -1,0 +1,63 @@
+//! The blob-store port.
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+
+use crate::BlobError;
+
+/// A body arriving in chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// A stream of one chunk, for bodies already in memory.
+pub fn stream_of(bytes: Bytes) -> ByteStream {
+    Box::pin(futures::stream::once(async move { Ok(bytes) }))
+}
+
+/// Keys are 1–512 characters of `A–Z a–z 0–9 . _ - /`, with no empty,
+/// `.` or `..` segment: safe as a file path and as an S3 key.
+pub fn validate_key(key: &str) -> Result<(), BlobError> {
+    let charset_ok = key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
+    let segments_ok = key.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
+    if key.is_empty() || key.len() > 512 || !charset_ok || !segments_ok {
+        return Err(BlobError::InvalidKey(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// Named objects of bytes.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Short name of the adapter, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Stores `body` under `key`, replacing what was there. The object
+    /// appears only once complete: if the body fails or passes `limit`
+    /// bytes, nothing is left behind. Returns the size stored.
+    async fn put_stream(&self, key: &str, body: ByteStream, limit: u64) -> Result<u64, BlobError>;
+
+    /// Stores bytes already in memory.
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
+        let limit = bytes.len() as u64;
+        self.put_stream(key, stream_of(bytes), limit).await.map(drop)
+    }
+
+    /// The whole object, for small objects.
+    async fn get(&self, key: &str) -> Result<Bytes, BlobError>;
+
+    /// The object as a stream, for large ones.
+    async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError>;
+
+    /// The object's size, or `None` when there is none.
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError>;
+
+    /// Removes the object; removing what is not there is not an error.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// Whether the store answers, for readiness checks.
+    async fn check(&self) -> Result<(), BlobError>;
+}

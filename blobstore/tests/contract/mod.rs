@@ -1,0 +1,171 @@
+//! The one contract every blob-store adapter must honour.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use imagegram_blobstore::{BlobError, BlobStore, ByteStream};
+
+/// Deterministic bytes of a given size, so corruption shows.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[0] ^ seed)
+        .collect()
+}
+
+/// A body that arrives in `chunk`-sized pieces, failing after `fail_after` bytes if set.
+pub fn chunked(data: Vec<u8>, chunk: usize, fail_after: Option<usize>) -> ByteStream {
+    let pieces: Vec<Result<Bytes, std::io::Error>> = data
+        .chunks(chunk)
+        .scan(0usize, move |sent, piece| {
+            *sent += piece.len();
+            Some(match fail_after {
+                Some(limit) if *sent > limit => Err(std::io::Error::other("client went away")),
+                _ => Ok(Bytes::copy_from_slice(piece)),
+            })
+        })
+        .collect();
+    Box::pin(futures::stream::iter(pieces))
+}
+
+fn key(test: &str) -> String {
+    format!("contract/{test}/{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn read_all(store: &dyn BlobStore, key: &str) -> Vec<u8> {
+    let mut stream = store.get_stream(key).await.expect("get_stream");
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk.expect("chunk"));
+    }
+    out
+}
+
+pub async fn small_objects_round_trip(store: Arc<dyn BlobStore>) {
+    let key = key("small");
+    store.put(&key, Bytes::from_static(b"hello")).await.expect("put");
+    assert_eq!(store.get(&key).await.expect("get"), Bytes::from_static(b"hello"));
+    assert_eq!(store.size(&key).await.expect("size"), Some(5));
+    store
+        .put(&key, Bytes::from_static(b"replaced"))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.get(&key).await.expect("get"),
+        Bytes::from_static(b"replaced")
+    );
+}
+
+pub async fn large_bodies_stream_in_and_out_intact(store: Arc<dyn BlobStore>) {
+    let key = key("large");
+    let data = pattern(12 * 1024 * 1024 + 12_345, 7);
+    let size = store
+        .put_stream(&key, chunked(data.clone(), 64 * 1024, None), 100 << 20)
+        .await
+        .expect("put");
+    assert_eq!(size, data.len() as u64);
+    assert_eq!(store.size(&key).await.expect("size"), Some(data.len() as u64));
+    assert!(
+        read_all(&*store, &key).await == data,
+        "the stored bytes are the sent bytes"
+    );
+}
+
+pub async fn a_body_over_the_limit_leaves_nothing(store: Arc<dyn BlobStore>) {
+    let key = key("too-large");
+    let data = pattern(11 * 1024 * 1024, 1);
+    let outcome = store
+        .put_stream(&key, chunked(data, 256 * 1024, None), 10 * 1024 * 1024)
+        .await;
+    assert!(
+        matches!(outcome, Err(BlobError::TooLarge { limit }) if limit == 10 * 1024 * 1024),
+        "{outcome:?}"
+    );
+    assert_eq!(store.size(&key).await.expect("size"), None);
+}
+
+pub async fn a_failing_body_keeps_the_previous_object(store: Arc<dyn BlobStore>) {
+    let key = key("failing");
+    store.put(&key, Bytes::from_static(b"before")).await.expect("put");
+    let data = pattern(9 * 1024 * 1024, 3);
+    let outcome = store
+        .put_stream(&key, chunked(data, 512 * 1024, Some(7 * 1024 * 1024)), 100 << 20)
+        .await;
+    assert!(matches!(outcome, Err(BlobError::Body(_))), "{outcome:?}");
+    assert_eq!(store.get(&key).await.expect("get"), Bytes::from_static(b"before"));
+}
+
+pub async fn missing_objects(store: Arc<dyn BlobStore>) {
+    let key = key("missing");
+    assert!(matches!(store.get(&key).await, Err(BlobError::NotFound(_))));
+    assert!(matches!(
+        store.get_stream(&key).await,
+        Err(BlobError::NotFound(_))
+    ));
+    assert_eq!(store.size(&key).await.expect("size"), None);
+    store.delete(&key).await.expect("deleting nothing is fine");
+    store.put(&key, Bytes::from_static(b"x")).await.expect("put");
+    store.delete(&key).await.expect("delete");
+    assert_eq!(store.size(&key).await.expect("size"), None);
+}
+
+pub async fn unsafe_keys_are_refused(store: Arc<dyn BlobStore>) {
+    for bad in [
+        "",
+        "../etc/passwd",
+        "a//b",
+        "a/./b",
+        "with space",
+        "/absolute",
+        "trailing/",
+        "ü",
+    ] {
+        let outcome = store.put(bad, Bytes::from_static(b"x")).await;
+        assert!(
+            matches!(outcome, Err(BlobError::InvalidKey(_))),
+            "{bad:?} was accepted"
+        );
+    }
+}
+
+pub async fn concurrent_writers(store: Arc<dyn BlobStore>) {
+    let mut tasks = Vec::new();
+    for i in 0..16u8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let key = key("concurrent");
+            let data = pattern(300_000 + i as usize, i);
+            store
+                .put_stream(&key, chunked(data.clone(), 32 * 1024, None), 1 << 20)
+                .await
+                .expect("put");
+            assert!(store.get(&key).await.expect("get") == data);
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+}
+
+#[macro_export]
+macro_rules! blob_contract_suite {
+    ($store:expr) => {
+        $crate::blob_contract_suite!(@tests $store;
+            small_objects_round_trip, large_bodies_stream_in_and_out_intact,
+            a_body_over_the_limit_leaves_nothing, a_failing_body_keeps_the_previous_object,
+            missing_objects, unsafe_keys_are_refused, concurrent_writers);
+    };
+    (@tests $store:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                match $store {
+                    Some(store) => contract::$name(store).await,
+                    None => eprintln!("skipped {}: its service is not configured", stringify!($name)),
+                }
+            }
+        )*
+    };
+}
