@@ -1,0 +1,28 @@
+//! # imagegram-readstore
+//!
+//! The read side's storage: the read tables that projections build from the
+//! log (posts, comments, each post's last two comments), the positions those
+//! projections reached (stored in the same transaction as their effects, so
+//! a crash can never count an event twice), the gateway's idempotency keys
+//! and the processors' record of what they already did.
+//!
+//! [`ReadStore`] is the port; [`SqlStore`] is its adapter for MySQL/MariaDB
+//! (distributed) and SQLite (embedded), one code path through `sqlx::Any`
+//! with the few statements that differ kept in `sql/dialect.rs`.
+//!
+//! ## Layout
+//! - `port.rs`: the trait and the views it returns.
+//! - `sql/mod.rs`: connecting, pragmas, migrations (`migrations/<dialect>/`).
+//! - `sql/dialect.rs`: the SQL that differs between MySQL and SQLite.
+//! - `sql/apply.rs`: folding a batch of events into the tables, exactly once.
+//! - `sql/queries.rs`: posts, comments and feed pages.
+//! - `sql/requests.rs`: idempotency keys and processed-event marks.
+//! - `error.rs`: [`StoreError`], this crate's one error type.
+
+mod error;
+mod port;
+mod sql;
+
+pub use error::StoreError;
+pub use port::{Applied, Claim, CommentState, CommentView, FeedKey, PostStatus, PostView, ReadStore};
+pub use sql::SqlStore;

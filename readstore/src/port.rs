@@ -1,0 +1,158 @@
+//! The read-store port.
+
+use async_trait::async_trait;
+use imagegram_eventlog::Position;
+use imagegram_schemas::Event;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostStatus {
+    Processing,
+    Published,
+    Failed,
+}
+
+impl PostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostStatus::Processing => "processing",
+            PostStatus::Published => "published",
+            PostStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "processing" => Some(PostStatus::Processing),
+            "published" => Some(PostStatus::Published),
+            "failed" => Some(PostStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A live comment as readers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub id: Uuid,
+    pub post_id: Uuid,
+    pub creator: String,
+    pub content: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A post as readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostView {
+    pub id: Uuid,
+    pub creator: String,
+    pub caption: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    pub status: PostStatus,
+    pub failure_reason: Option<String>,
+    pub image_key: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub comment_count: i64,
+    /// At most two live comments, newest first.
+    pub last_comments: Vec<CommentView>,
+    /// Bumped on every change; an ETag for the post.
+    pub version: i64,
+}
+
+impl PostView {
+    /// Where this post sorts in the feed.
+    pub fn feed_key(&self) -> FeedKey {
+        FeedKey {
+            comment_count: self.comment_count,
+            created_at: self.created_at,
+            id: self.id,
+        }
+    }
+}
+
+/// A place in the feed order: comment count descending, then newest, then id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FeedKey {
+    pub comment_count: i64,
+    pub created_at: i64,
+    pub id: Uuid,
+}
+
+/// What the write side needs to know about a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentState {
+    pub creator: String,
+    pub deleted: bool,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub applied: usize,
+    /// Events refused (and recorded), such as deletes by someone else.
+    pub rejected: usize,
+    /// Posts whose view changed.
+    pub touched: Vec<Uuid>,
+}
+
+/// The answer to claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First use: go ahead, then `complete_request`.
+    Fresh,
+    /// Seen with the same request: here is the stored answer.
+    Replay(String),
+    /// Seen with the same request, still being handled.
+    InFlight,
+    /// Seen with a different request.
+    Conflict,
+}
+
+/// Read tables and the state kept beside them.
+#[async_trait]
+pub trait ReadStore: Send + Sync {
+    /// `mysql` or `sqlite`.
+    fn backend(&self) -> &'static str;
+
+    /// Where `projection` has read to; empty when it never ran.
+    async fn positions(&self, projection: &str) -> Result<Vec<Position>, StoreError>;
+
+    /// Applies events in order and stores the positions, in one transaction.
+    async fn apply(
+        &self,
+        projection: &str,
+        events: &[Event],
+        positions: &[Position],
+    ) -> Result<Applied, StoreError>;
+
+    async fn post(&self, id: Uuid) -> Result<Option<PostView>, StoreError>;
+
+    async fn comment(&self, post_id: Uuid, comment_id: Uuid) -> Result<Option<CommentState>, StoreError>;
+
+    /// Published posts in feed order, after `after` when given.
+    async fn feed(&self, after: Option<FeedKey>, limit: u32) -> Result<Vec<PostView>, StoreError>;
+
+    /// Claims `(actor, key)` for a request whose body hashes to `hash`.
+    async fn claim_request(&self, actor: &str, key: &str, hash: &str) -> Result<Claim, StoreError>;
+
+    /// Stores the answer to a claimed request.
+    async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError>;
+
+    /// Forgets a claim whose request failed, so a retry can run.
+    async fn release_request(&self, actor: &str, key: &str) -> Result<(), StoreError>;
+
+    /// Whether `consumer` already handled `event_id`.
+    async fn is_processed(&self, consumer: &str, event_id: Uuid) -> Result<bool, StoreError>;
+
+    /// Records that `consumer` handled `event_id`.
+    async fn mark_processed(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError>;
+
+    async fn check(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,161 @@
+//! The SQL adapter: MySQL/MariaDB or SQLite behind one `sqlx::Any` pool.
+
+mod apply;
+mod dialect;
+mod queries;
+mod requests;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use imagegram_eventlog::Position;
+use imagegram_schemas::Event;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use uuid::Uuid;
+
+pub(crate) use dialect::Dialect;
+
+use crate::{Applied, Claim, CommentState, FeedKey, PostView, ReadStore, StoreError};
+
+static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The read store on a SQL database.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Connects to `mysql://…` or `sqlite://path` (created if missing) and
+    /// runs pending migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+        let mut options = AnyConnectOptions::from_str(url)?;
+        options = sqlx::ConnectOptions::log_statements(options, tracing::log::LevelFilter::Trace);
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    for statement in dialect.session_setup() {
+                        conn.execute(*statement).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match dialect {
+            Dialect::MySql => MYSQL_MIGRATIONS.run(&pool).await?,
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(SqlStore { pool, dialect })
+    }
+
+    /// The embedded default: a SQLite file.
+    pub async fn sqlite(path: &std::path::Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        }
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        SqlStore::connect(&url, 8).await
+    }
+}
+
+/// A TEXT column as a string. `sqlx::Any` reports MySQL TEXT columns as
+/// BLOB, so the bytes are taken and checked as UTF-8 when a string is refused.
+pub(crate) fn text(row: &sqlx::any::AnyRow, column: &str) -> Result<String, StoreError> {
+    use sqlx::Row;
+    match row.try_get::<String, _>(column) {
+        Ok(s) => Ok(s),
+        Err(sqlx::Error::ColumnDecode { .. }) => {
+            let bytes: Vec<u8> = row.try_get(column)?;
+            String::from_utf8(bytes).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A nullable TEXT column; see [`text`].
+pub(crate) fn text_or_null(row: &sqlx::any::AnyRow, column: &str) -> Result<Option<String>, StoreError> {
+    use sqlx::Row;
+    match row.try_get::<Option<String>, _>(column) {
+        Ok(s) => Ok(s),
+        Err(sqlx::Error::ColumnDecode { .. }) => {
+            let bytes: Option<Vec<u8>> = row.try_get(column)?;
+            bytes
+                .map(|b| String::from_utf8(b).map_err(|e| StoreError::Corrupt(format!("{column}: {e}"))))
+                .transpose()
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl ReadStore for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.dialect.name()
+    }
+
+    async fn positions(&self, projection: &str) -> Result<Vec<Position>, StoreError> {
+        apply::positions(self, projection).await
+    }
+
+    async fn apply(
+        &self,
+        projection: &str,
+        events: &[Event],
+        positions: &[Position],
+    ) -> Result<Applied, StoreError> {
+        apply::apply(self, projection, events, positions).await
+    }
+
+    async fn post(&self, id: Uuid) -> Result<Option<PostView>, StoreError> {
+        queries::post(self, id).await
+    }
+
+    async fn comment(&self, post_id: Uuid, comment_id: Uuid) -> Result<Option<CommentState>, StoreError> {
+        queries::comment(self, post_id, comment_id).await
+    }
+
+    async fn feed(&self, after: Option<FeedKey>, limit: u32) -> Result<Vec<PostView>, StoreError> {
+        queries::feed(self, after, limit).await
+    }
+
+    async fn claim_request(&self, actor: &str, key: &str, hash: &str) -> Result<Claim, StoreError> {
+        requests::claim(self, actor, key, hash).await
+    }
+
+    async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError> {
+        requests::complete(self, actor, key, response).await
+    }
+
+    async fn release_request(&self, actor: &str, key: &str) -> Result<(), StoreError> {
+        requests::release(self, actor, key).await
+    }
+
+    async fn is_processed(&self, consumer: &str, event_id: Uuid) -> Result<bool, StoreError> {
+        requests::is_processed(self, consumer, event_id).await
+    }
+
+    async fn mark_processed(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError> {
+        requests::mark_processed(self, consumer, event_id).await
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
