@@ -151,3 +151,57 @@ impl Event {
         self.meta().post_id.hyphenated().to_string()
     }
 }
+
+impl ImageFormat {
+    /// The format named by a file's first bytes, whatever its name or
+    /// declared type says; `None` for anything but png, jpeg and bmp.
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(ImageFormat::Png)
+        } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(ImageFormat::Jpeg)
+        } else if head.len() >= 14 && head.starts_with(b"BM") {
+            Some(ImageFormat::Bmp)
+        } else {
+            None
+        }
+    }
+
+    /// How many leading bytes [`ImageFormat::sniff`] needs to decide.
+    pub const SNIFF_LEN: usize = 14;
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "image/png",
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Bmp => "image/bmp",
+        }
+    }
+}
+
+#[cfg(test)]
+mod sniff_tests {
+    use super::ImageFormat;
+
+    #[test]
+    fn magic_bytes_decide() {
+        assert_eq!(
+            ImageFormat::sniff(b"\x89PNG\r\n\x1a\n rest"),
+            Some(ImageFormat::Png)
+        );
+        assert_eq!(
+            ImageFormat::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]),
+            Some(ImageFormat::Jpeg)
+        );
+        assert_eq!(
+            ImageFormat::sniff(b"BM\x36\x00\x0c\x00\x00\x00\x00\x00\x36\x00\x00\x00"),
+            Some(ImageFormat::Bmp)
+        );
+        assert_eq!(
+            ImageFormat::sniff(b"hello, I am a text file named photo.png"),
+            None
+        );
+        assert_eq!(ImageFormat::sniff(b"BM"), None, "too short to be a bmp");
+        assert_eq!(ImageFormat::sniff(b""), None);
+    }
+}

@@ -13,12 +13,14 @@
 //! - `events.rs`: the Rust event types and the [`Event`] sum of them.
 //! - `registry.rs`: every published schema version, looked up by fingerprint.
 //! - `codec.rs`: [`encode`] and [`decode`].
+//! - `ids.rs`: ids derived from their cause (UUIDv5), for deduplication.
 //! - `topics.rs`: topic names, partition counts and dead-letter topics, in one place.
 //! - `error.rs`: [`SchemaError`], this crate's one error type.
 
 mod codec;
 mod error;
 mod events;
+pub mod ids;
 pub mod registry;
 pub mod topics;
 

@@ -1,0 +1,103 @@
+//! The image-conversion processor: `UploadRequested` in, the served JPEG
+//! stored, `ImageConverted` or `ConversionFailed` out.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use imagegram_blobstore::{keys, BlobError, BlobStore};
+use imagegram_schemas::topics::Consumer;
+use imagegram_schemas::{ids, ConversionFailed, Event, EventMeta, ImageConverted, UploadRequested};
+use tokio::sync::Semaphore;
+
+use crate::convert::{convert, ConvertOptions};
+use crate::dead_letter::now_us;
+use crate::{Failure, Processor};
+
+pub struct ImageConverter {
+    blobs: Arc<dyn BlobStore>,
+    options: ConvertOptions,
+    /// Conversions at once: they are CPU-bound and run on blocking threads.
+    slots: Arc<Semaphore>,
+}
+
+impl ImageConverter {
+    pub fn new(blobs: Arc<dyn BlobStore>, options: ConvertOptions, parallel: usize) -> Self {
+        ImageConverter {
+            blobs,
+            options,
+            slots: Arc::new(Semaphore::new(parallel.max(1))),
+        }
+    }
+
+    /// The meta of what we append about `upload`: on behalf of its uploader,
+    /// with an id derived from the upload's, so a repeat is recognised.
+    fn meta(upload: &UploadRequested, what: &str) -> EventMeta {
+        EventMeta {
+            event_id: ids::derive(what, &[&upload.meta.event_id.to_string()]),
+            idempotency_key: upload.meta.idempotency_key.clone(),
+            actor: upload.meta.actor.clone(),
+            occurred_at: now_us(),
+            post_id: upload.meta.post_id,
+        }
+    }
+
+    fn failed(upload: &UploadRequested, reason: String) -> Event {
+        Event::ConversionFailed(ConversionFailed {
+            meta: Self::meta(upload, "conversion-failed"),
+            reason,
+        })
+    }
+}
+
+#[async_trait]
+impl Processor for ImageConverter {
+    fn consumer(&self) -> Consumer {
+        Consumer::ImageConverter
+    }
+
+    async fn handle(&self, event: &Event) -> Result<Vec<Event>, Failure> {
+        let Event::UploadRequested(upload) = event else {
+            return Ok(Vec::new());
+        };
+        let original = match self.blobs.get(&upload.original_key).await {
+            Ok(bytes) => bytes,
+            Err(BlobError::NotFound(_)) => {
+                return Ok(vec![Self::failed(upload, "the original is missing".into())])
+            }
+            Err(BlobError::InvalidKey(key)) => {
+                return Err(Failure::Poison(format!("invalid original key {key:?}")))
+            }
+            Err(e) => return Err(Failure::Transient(e.to_string())),
+        };
+        let slot = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| Failure::Transient(e.to_string()))?;
+        let options = self.options.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            convert(&original, &options)
+        })
+        .await;
+        let converted = match outcome {
+            Err(join) if join.is_panic() => return Err(Failure::Crashed("the conversion panicked".into())),
+            Err(join) => return Err(Failure::Transient(join.to_string())),
+            Ok(Err(reason)) => return Ok(vec![Self::failed(upload, reason.to_string())]),
+            Ok(Ok(converted)) => converted,
+        };
+        let image_key = keys::image(upload.meta.post_id);
+        let byte_size = converted.jpeg.len() as i64;
+        self.blobs
+            .put(&image_key, converted.jpeg.into())
+            .await
+            .map_err(|e| Failure::Transient(e.to_string()))?;
+        Ok(vec![Event::ImageConverted(ImageConverted {
+            meta: Self::meta(upload, "image-converted"),
+            original_key: upload.original_key.clone(),
+            image_key,
+            width: converted.width as i32,
+            height: converted.height as i32,
+            byte_size,
+        })])
+    }
+}

@@ -1,0 +1,29 @@
+//! # imagegram-processors
+//!
+//! Stream processors: consumers that do the work events ask for and append
+//! what they did. They run as consumer groups, so `imagegram process` on
+//! several machines shares the partitions; in the embedded mode they run
+//! inside `imagegram serve`.
+//!
+//! Every processor is idempotent: it skips events it already handled
+//! (marks in the read database, shared by all instances), derives the ids of
+//! what it appends from the event it handled, retries failures that may pass
+//! with backoff, and sends poison (undecodable bytes, unknown schemas,
+//! conversions that crashed three times) to its dead-letter topic.
+//!
+//! ## Layout
+//! - `convert/`: original → served JPEG (pure: sniff, limits, orientation, resize, encode).
+//! - `converter.rs`: the image-conversion processor around it.
+//! - `runner.rs`: the consumer loop every processor runs in.
+//! - `dead_letter.rs`: building dead letters.
+//! - `error.rs`: [`ProcessorError`], this crate's one error type.
+
+pub mod convert;
+mod converter;
+mod dead_letter;
+mod error;
+mod runner;
+
+pub use converter::ImageConverter;
+pub use error::{Failure, ProcessorError};
+pub use runner::{Processor, Runner, RunnerOptions};
