@@ -10,8 +10,8 @@ use imagegram_schemas::{ids, ConversionFailed, Event, EventMeta, ImageConverted,
 use tokio::sync::Semaphore;
 
 use crate::convert::{convert, ConvertOptions};
-use crate::dead_letter::now_us;
 use crate::{Failure, Processor};
+use imagegram_schemas::now_us;
 
 pub struct ImageConverter {
     blobs: Arc<dyn BlobStore>,

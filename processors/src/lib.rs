@@ -15,12 +15,10 @@
 //! - `convert/`: original → served JPEG (pure: sniff, limits, orientation, resize, encode).
 //! - `converter.rs`: the image-conversion processor around it.
 //! - `runner.rs`: the consumer loop every processor runs in.
-//! - `dead_letter.rs`: building dead letters.
 //! - `error.rs`: [`ProcessorError`], this crate's one error type.
 
 pub mod convert;
 mod converter;
-mod dead_letter;
 mod error;
 mod runner;
 

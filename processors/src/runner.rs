@@ -12,8 +12,10 @@ use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{decode, encode, Event};
 use tokio_util::sync::CancellationToken;
 
-use crate::dead_letter::{dead_letter, now_us};
+use imagegram_schemas::dead_letter::{dead_letter, Origin};
+
 use crate::{Failure, ProcessorError};
+use imagegram_schemas::now_us;
 
 /// One kind of work done on events.
 #[async_trait]
@@ -176,7 +178,14 @@ impl Runner {
     ) -> Result<Outcome, ProcessorError> {
         tracing::error!(consumer = consumer.group(), topic = %record.topic, partition = record.partition,
             offset = record.offset, reason, "dead-lettering a record");
-        let letter = dead_letter(consumer, record, reason, now_us());
+        let origin = Origin {
+            topic: &record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            key: &record.key,
+            value: &record.value,
+        };
+        let letter = dead_letter(consumer, origin, reason, now_us());
         let topic = consumer.dead_letter_topic().name;
         let bytes = encode(&letter)?;
         let mut backoff = self.options.min_backoff;

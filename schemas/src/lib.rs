@@ -13,11 +13,13 @@
 //! - `events.rs`: the Rust event types and the [`Event`] sum of them.
 //! - `registry.rs`: every published schema version, looked up by fingerprint.
 //! - `codec.rs`: [`encode`] and [`decode`].
+//! - `dead_letter.rs`: the dead letter of a record a consumer gave up on.
 //! - `ids.rs`: ids derived from their cause (UUIDv5), for deduplication.
 //! - `topics.rs`: topic names, partition counts and dead-letter topics, in one place.
 //! - `error.rs`: [`SchemaError`], this crate's one error type.
 
 mod codec;
+pub mod dead_letter;
 mod error;
 mod events;
 pub mod ids;
@@ -26,6 +28,7 @@ pub mod topics;
 
 pub use codec::{decode, encode, fingerprint_of};
 pub use error::SchemaError;
+pub use events::now_us;
 pub use events::{
     CommentAdded, CommentDeleted, ConversionFailed, DeadLettered, Event, EventKind, EventMeta,
     ImageConverted, ImageFormat, UploadRequested,

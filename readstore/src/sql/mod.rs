@@ -96,12 +96,7 @@ pub(crate) fn text_or_null(row: &sqlx::any::AnyRow, column: &str) -> Result<Opti
     }
 }
 
-pub(crate) fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use imagegram_schemas::now_us;
 
 #[async_trait]
 impl ReadStore for SqlStore {

@@ -1,0 +1,187 @@
+//! The projector: log → read tables, exactly once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use imagegram_eventlog::{Delivered, EventLog, Position, Record};
+use imagegram_readstore::{Applied, ReadStore};
+use imagegram_schemas::dead_letter::{dead_letter, Origin};
+use imagegram_schemas::topics::Consumer;
+use imagegram_schemas::{decode, encode, now_us, Event};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::ProjectionError;
+
+/// The projection name the live read tables are built under.
+pub const READ_MODEL: &str = "read-model";
+
+pub struct Projector {
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn ReadStore>,
+    name: String,
+    batch: usize,
+    applied: broadcast::Sender<Arc<Applied>>,
+}
+
+impl Projector {
+    pub fn new(log: Arc<dyn EventLog>, store: Arc<dyn ReadStore>, name: &str) -> Self {
+        let (applied, _) = broadcast::channel(1024);
+        Projector {
+            log,
+            store,
+            name: name.to_owned(),
+            batch: 2000,
+            applied,
+        }
+    }
+
+    /// What each committed batch changed, for caches.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Applied>> {
+        self.applied.subscribe()
+    }
+
+    /// Positions stored for this projection, with offset 0 for partitions it never read.
+    async fn start_positions(&self) -> Result<Vec<Position>, ProjectionError> {
+        let stored = self.store.positions(&self.name).await?;
+        let mut positions = Vec::new();
+        for topic in Consumer::Projector.inputs() {
+            let partitions = self.log.partitions(topic.name).await?;
+            for partition in 0..partitions {
+                let offset = stored
+                    .iter()
+                    .find(|p| p.topic == topic.name && p.partition == partition)
+                    .map(|p| p.offset)
+                    .unwrap_or(0);
+                positions.push(Position::new(topic.name, partition, offset));
+            }
+        }
+        Ok(positions)
+    }
+
+    /// Runs until `stop` is cancelled. A batch in hand is finished first.
+    pub async fn run(&self, stop: CancellationToken) -> Result<(), ProjectionError> {
+        let mut reader = self.log.read_from(self.start_positions().await?).await?;
+        tracing::info!(projection = %self.name, "projector started");
+        while !stop.is_cancelled() {
+            let batch = tokio::select! {
+                _ = stop.cancelled() => break,
+                batch = reader.poll(self.batch, Duration::from_millis(250)) => batch,
+            };
+            match batch {
+                Ok(batch) if batch.is_empty() => {}
+                Ok(batch) => self.apply_until_done(&batch, &stop).await?,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the log failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    reader = self.log.read_from(self.start_positions().await?).await?;
+                }
+            }
+        }
+        tracing::info!(projection = %self.name, "projector stopped");
+        Ok(())
+    }
+
+    /// Applies one batch, retrying while the database is away; never skips it.
+    async fn apply_until_done(
+        &self,
+        batch: &[Delivered],
+        stop: &CancellationToken,
+    ) -> Result<(), ProjectionError> {
+        let (events, positions, poison) = split(batch);
+        for record in poison {
+            self.dead_letter(record).await;
+        }
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.store.apply(&self.name, &events, &positions).await {
+                Ok(applied) => {
+                    let _ = self.applied.send(Arc::new(applied));
+                    return Ok(());
+                }
+                Err(e) if stop.is_cancelled() => return Err(e.into()),
+                Err(e) => tracing::warn!(error = %e, "applying a batch failed; retrying"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    async fn dead_letter(&self, (record, reason): (&Delivered, String)) {
+        tracing::error!(topic = %record.topic, partition = record.partition, offset = record.offset, %reason,
+            "projector dead-letters a record");
+        let origin = Origin {
+            topic: &record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            key: &record.key,
+            value: &record.value,
+        };
+        let letter = dead_letter(Consumer::Projector, origin, &reason, now_us());
+        let Ok(bytes) = encode(&letter) else { return };
+        let topic = Consumer::Projector.dead_letter_topic().name;
+        if let Err(e) = self
+            .log
+            .append(topic, vec![Record::new(letter.key(), bytes)])
+            .await
+        {
+            tracing::error!(error = %e, "could not store a dead letter; the record is skipped");
+        }
+    }
+}
+
+type Poison<'a> = (&'a Delivered, String);
+
+/// Decoded events in log order, the position after the batch in each
+/// partition, and the records that do not decode. Events repeated inside the
+/// batch (a producer retry) are kept once.
+fn split(batch: &[Delivered]) -> (Vec<Event>, Vec<Position>, Vec<Poison<'_>>) {
+    let mut events = Vec::with_capacity(batch.len());
+    let mut positions: BTreeMap<(&str, u32), Position> = BTreeMap::new();
+    let mut poison = Vec::new();
+    let mut seen = HashSet::with_capacity(batch.len());
+    for record in batch {
+        positions.insert((&record.topic, record.partition), record.next_position());
+        match decode(&record.value) {
+            Ok(event) if seen.insert(event.meta().event_id) => events.push(event),
+            Ok(_) => {}
+            Err(e) => poison.push((record, format!("undecodable: {e}"))),
+        }
+    }
+    (events, positions.into_values().collect(), poison)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_order_drops_repeats_and_finds_poison() {
+        let event = Event::ConversionFailed(imagegram_schemas::ConversionFailed {
+            meta: imagegram_schemas::EventMeta {
+                event_id: uuid::Uuid::from_u128(1),
+                idempotency_key: "k".into(),
+                actor: "a".into(),
+                occurred_at: 1,
+                post_id: uuid::Uuid::from_u128(2),
+            },
+            reason: "r".into(),
+        });
+        let bytes = encode(&event).expect("encodes");
+        let record = |offset, value: &[u8]| Delivered {
+            topic: Arc::from("t"),
+            partition: 0,
+            offset,
+            timestamp_ms: 0,
+            key: vec![],
+            value: value.to_vec(),
+        };
+        let batch = vec![record(5, &bytes), record(6, b"junk"), record(7, &bytes)];
+        let (events, positions, poison) = split(&batch);
+        assert_eq!(events, vec![event]);
+        assert_eq!(positions, vec![Position::new("t", 0, 8)]);
+        assert_eq!(poison.len(), 1);
+        assert_eq!(poison[0].0.offset, 6);
+    }
+}
