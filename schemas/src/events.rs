@@ -179,6 +179,14 @@ impl ImageFormat {
     }
 }
 
+/// Now, as events stamp `occurred_at`: microseconds since the Unix epoch.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod sniff_tests {
     use super::ImageFormat;
@@ -204,12 +212,4 @@ mod sniff_tests {
         assert_eq!(ImageFormat::sniff(b"BM"), None, "too short to be a bmp");
         assert_eq!(ImageFormat::sniff(b""), None);
     }
-}
-
-/// Now, as events stamp `occurred_at`: microseconds since the Unix epoch.
-pub fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }
