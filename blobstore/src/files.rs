@@ -101,6 +101,17 @@ impl BlobStore for FileStore {
         }
     }
 
+    async fn rename(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        let (source, target) = (self.path(from)?, self.path(to)?);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        match tokio::fs::rename(&source, &target).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound(from.to_owned())),
+            other => Ok(other?),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),

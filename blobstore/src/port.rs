@@ -55,6 +55,10 @@ pub trait BlobStore: Send + Sync {
     /// The object's size, or `None` when there is none.
     async fn size(&self, key: &str) -> Result<Option<u64>, BlobError>;
 
+    /// Moves an object to another key, replacing what is there: how a
+    /// staged upload becomes the original once its request is accepted.
+    async fn rename(&self, from: &str, to: &str) -> Result<(), BlobError>;
+
     /// Removes the object; removing what is not there is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 

@@ -178,6 +178,23 @@ impl BlobStore for S3Store {
         }
     }
 
+    /// A server-side copy then a delete: no bytes pass through us.
+    async fn rename(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        validate_key(from)?;
+        validate_key(to)?;
+        let source = format!("{}/{}", self.bucket, from);
+        let copied = self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await;
+        if let Err(e) = copied {
+            let service = e.into_service_error();
+            return Err(if service.meta().code() == Some("NoSuchKey") {
+                BlobError::NotFound(from.to_owned())
+            } else {
+                BlobError::s3(service)
+            });
+        }
+        self.delete(from).await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         validate_key(key)?;
         self.client

@@ -111,6 +111,16 @@ pub async fn missing_objects(store: Arc<dyn BlobStore>) {
     assert_eq!(store.size(&key).await.expect("size"), None);
 }
 
+pub async fn rename_moves_an_object(store: Arc<dyn BlobStore>) {
+    let (from, to) = (key("rename-from"), key("rename-to"));
+    store.put(&to, Bytes::from_static(b"old")).await.expect("put target");
+    store.put_stream(&from, chunked(pattern(700_000, 4), 65536, None), 1 << 20).await.expect("put");
+    store.rename(&from, &to).await.expect("rename");
+    assert_eq!(store.size(&from).await.expect("size"), None);
+    assert!(store.get(&to).await.expect("get") == pattern(700_000, 4));
+    assert!(matches!(store.rename(&from, &to).await, Err(BlobError::NotFound(_))));
+}
+
 pub async fn unsafe_keys_are_refused(store: Arc<dyn BlobStore>) {
     for bad in [
         "",
@@ -155,7 +165,7 @@ macro_rules! blob_contract_suite {
         $crate::blob_contract_suite!(@tests $store;
             small_objects_round_trip, large_bodies_stream_in_and_out_intact,
             a_body_over_the_limit_leaves_nothing, a_failing_body_keeps_the_previous_object,
-            missing_objects, unsafe_keys_are_refused, concurrent_writers);
+            missing_objects, rename_moves_an_object, unsafe_keys_are_refused, concurrent_writers);
     };
     (@tests $store:expr; $($name:ident),*) => {
         $(
