@@ -1,8 +1,8 @@
 //! Command line: subcommands and their settings. Every setting also reads an
 //! `IMAGEGRAM_*` environment variable (shown in `--help`).
 
-use clap::{Args, Parser, Subcommand};
-use imagegram_platform::{CommonSettings, LogSettings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use imagegram_platform::{BlobSettings, CommonSettings, LogSettings, StoreSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -13,10 +13,12 @@ use imagegram_platform::{CommonSettings, LogSettings};
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonSettings,
-
     #[command(flatten)]
     pub log: LogSettings,
-
+    #[command(flatten)]
+    pub blobs: BlobSettings,
+    #[command(flatten)]
+    pub store: StoreSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -24,9 +26,34 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Every role in one process (the embedded default needs nothing else).
-    Serve(HttpSettings),
+    Serve {
+        #[command(flatten)]
+        http: HttpSettings,
+        #[command(flatten)]
+        convert: ConvertSettings,
+    },
     /// Only the ingest gateway (HTTP API).
-    Ingest(HttpSettings),
+    Ingest {
+        #[command(flatten)]
+        http: HttpSettings,
+    },
+    /// Only the stream processors (image conversion), as a consumer group.
+    Process {
+        #[command(flatten)]
+        convert: ConvertSettings,
+    },
+    /// Only the projections (read tables).
+    Project,
+    /// Print a bearer token for a user id, signed with the configured secret.
+    Token {
+        /// The user id (the token's `sub`).
+        user: String,
+        /// How long the token is valid, e.g. `30d`, `12h`.
+        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        ttl: std::time::Duration,
+        #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -34,4 +61,40 @@ pub struct HttpSettings {
     /// Address the HTTP API listens on (port 0 picks a free port).
     #[arg(long, env = "IMAGEGRAM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// HS256 secret for bearer tokens; embedded default: made once in the data dir.
+    #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Resize {
+    /// Exactly 600x600: scale to cover, crop the centre.
+    Cover,
+    /// The whole picture inside 600x600.
+    Fit,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConvertSettings {
+    #[arg(long, env = "IMAGEGRAM_RESIZE", value_enum, default_value_t = Resize::Cover)]
+    pub resize: Resize,
+    /// JPEG quality of served images, 1–100.
+    #[arg(long, env = "IMAGEGRAM_JPEG_QUALITY", default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub jpeg_quality: u8,
+    /// Largest original accepted, in megapixels.
+    #[arg(long, env = "IMAGEGRAM_MAX_MEGAPIXELS", default_value_t = 100)]
+    pub max_megapixels: u64,
+    /// Conversions at once (default: one per core).
+    #[arg(long, env = "IMAGEGRAM_CONVERT_WORKERS")]
+    pub convert_workers: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

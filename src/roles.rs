@@ -2,30 +2,145 @@
 
 use std::sync::Arc;
 
-use imagegram_ingest::{AppState, LogProbe};
+use imagegram_blobstore::BlobStore;
+use imagegram_eventlog::EventLog;
+use imagegram_ingest::{AppState, Auth, BlobProbe, LogProbe, Outcomes, StoreProbe};
 use imagegram_platform::Shutdown;
+use imagegram_processors::convert::{ConvertOptions, ResizeMode};
+use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
+use imagegram_projections::{Projector, READ_MODEL};
+use imagegram_readstore::ReadStore;
+use tokio::task::JoinSet;
 
-use crate::cli::{Cli, Command, HttpSettings};
+use crate::cli::{Cli, Command, ConvertSettings, HttpSettings, Resize};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Token {
+        user,
+        ttl,
+        jwt_secret,
+    } = &cli.command
+    {
+        let secret = imagegram_ingest::load_or_create_secret(jwt_secret.as_deref(), &cli.common.data_dir)?;
+        println!("{}", Auth::from_secret(&secret).issue(user, *ttl)?);
+        return Ok(());
+    }
     let shutdown = Shutdown::new();
     shutdown.on_signals(cli.common.shutdown_grace())?;
+    let log = imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram").await?;
+    let store = cli.store.open(&cli.common).await?;
+    let mut roles = JoinSet::new();
     match &cli.command {
-        Command::Serve(http) | Command::Ingest(http) => gateway(&cli, http, &shutdown).await?,
+        Command::Serve { http, convert } => {
+            let blobs = cli.blobs.open(&cli.common).await?;
+            start_projector(&mut roles, &log, &store, &shutdown);
+            start_processors(&mut roles, &log, &store, &blobs, convert, &shutdown);
+            start_gateway(&mut roles, &cli, http, log, store, blobs, &shutdown).await?;
+        }
+        Command::Ingest { http } => {
+            let blobs = cli.blobs.open(&cli.common).await?;
+            start_gateway(&mut roles, &cli, http, log, store, blobs, &shutdown).await?;
+        }
+        Command::Process { convert } => {
+            let blobs = cli.blobs.open(&cli.common).await?;
+            start_processors(&mut roles, &log, &store, &blobs, convert, &shutdown);
+        }
+        Command::Project => start_projector(&mut roles, &log, &store, &shutdown),
+        Command::Token { .. } => {}
+    }
+    // The first role to end (a failure, or the drain after a signal) ends them all.
+    let mut failure = None;
+    while let Some(ended) = roles.join_next().await {
+        shutdown.trigger();
+        match ended {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failure = failure.or(Some(e)),
+            Err(e) => failure = failure.or(Some(anyhow::anyhow!("a role panicked: {e}"))),
+        }
     }
     tracing::info!("stopped");
-    Ok(())
+    failure.map_or(Ok(()), Err)
 }
 
-async fn gateway(cli: &Cli, http: &HttpSettings, shutdown: &Shutdown) -> anyhow::Result<()> {
-    let log = imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram-ingest").await?;
+type Roles = JoinSet<anyhow::Result<()>>;
+
+fn start_projector(
+    roles: &mut Roles,
+    log: &Arc<dyn EventLog>,
+    store: &Arc<dyn ReadStore>,
+    shutdown: &Shutdown,
+) {
+    let projector = Projector::new(Arc::clone(log), Arc::clone(store), READ_MODEL);
+    let stop = shutdown.token();
+    roles.spawn(async move { Ok(projector.run(stop).await?) });
+}
+
+fn start_processors(
+    roles: &mut Roles,
+    log: &Arc<dyn EventLog>,
+    store: &Arc<dyn ReadStore>,
+    blobs: &Arc<dyn BlobStore>,
+    settings: &ConvertSettings,
+    shutdown: &Shutdown,
+) {
+    let workers = settings
+        .convert_workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let options = ConvertOptions {
+        mode: match settings.resize {
+            Resize::Cover => ResizeMode::Cover,
+            Resize::Fit => ResizeMode::Fit,
+        },
+        quality: settings.jpeg_quality,
+        max_pixels: settings.max_megapixels.saturating_mul(1_000_000),
+        ..ConvertOptions::default()
+    };
+    let converter = Arc::new(ImageConverter::new(Arc::clone(blobs), options, workers));
+    // One group member per worker: members share the partitions, so
+    // conversions of different posts run side by side.
+    for _ in 0..workers {
+        let runner = Runner {
+            log: Arc::clone(log),
+            store: Arc::clone(store),
+            processor: converter.clone(),
+            options: RunnerOptions::default(),
+        };
+        let stop = shutdown.token();
+        roles.spawn(async move { Ok(runner.run(stop).await?) });
+    }
+}
+
+async fn start_gateway(
+    roles: &mut Roles,
+    cli: &Cli,
+    http: &HttpSettings,
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn ReadStore>,
+    blobs: Arc<dyn BlobStore>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let secret = imagegram_ingest::load_or_create_secret(http.jwt_secret.as_deref(), &cli.common.data_dir)?;
+    let outcomes = Outcomes::follow(Arc::clone(&log), shutdown.token()).await?;
+    let probes: Vec<Box<dyn imagegram_ingest::Probe>> = vec![
+        Box::new(LogProbe(Arc::clone(&log))),
+        Box::new(StoreProbe(Arc::clone(&store))),
+        Box::new(BlobProbe(Arc::clone(&blobs))),
+    ];
     let state = AppState {
-        probes: Arc::new(vec![Box::new(LogProbe(Arc::clone(&log)))]),
+        log,
+        blobs,
+        store,
+        auth: Auth::from_secret(&secret),
+        outcomes,
+        probes: Arc::new(probes),
     };
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;
-    tracing::info!(%local, backend = log.backend(), "ingest gateway listening");
+    tracing::info!(%local, "ingest gateway listening");
     println!("imagegram listening on http://{local}");
-    imagegram_ingest::serve(listener, imagegram_ingest::router(state), shutdown.token()).await?;
+    let stop = shutdown.token();
+    roles.spawn(async move {
+        Ok(imagegram_ingest::serve(listener, imagegram_ingest::router(state), stop).await?)
+    });
     Ok(())
 }

@@ -183,7 +183,14 @@ impl BlobStore for S3Store {
         validate_key(from)?;
         validate_key(to)?;
         let source = format!("{}/{}", self.bucket, from);
-        let copied = self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await;
+        let copied = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(source)
+            .send()
+            .await;
         if let Err(e) = copied {
             let service = e.into_service_error();
             return Err(if service.meta().code() == Some("NoSuchKey") {

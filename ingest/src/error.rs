@@ -7,4 +7,10 @@ pub enum IngestError {
     Bind { addr: String, source: std::io::Error },
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
+    #[error("issuing a token: {0}")]
+    Token(String),
+    #[error("the JWT secret file: {0}")]
+    Secret(std::io::Error),
+    #[error("the event log: {0}")]
+    Log(#[from] imagegram_eventlog::LogError),
 }

@@ -32,10 +32,44 @@ impl Probe for LogProbe {
     }
 }
 
+/// The read store as a readiness probe.
+pub struct StoreProbe(pub Arc<dyn imagegram_readstore::ReadStore>);
+
+#[async_trait]
+impl Probe for StoreProbe {
+    fn name(&self) -> &'static str {
+        "read_store"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0.check().await.map_err(|e| e.to_string())
+    }
+}
+
+/// The blob store as a readiness probe.
+pub struct BlobProbe(pub Arc<dyn imagegram_blobstore::BlobStore>);
+
+#[async_trait]
+impl Probe for BlobProbe {
+    fn name(&self) -> &'static str {
+        "blob_store"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0.check().await.map_err(|e| e.to_string())
+    }
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "up")))]
 pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// The log, read store and blob store answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "a dependency is unavailable")))]
+///
 /// 200 when every probe answers, 503 naming the ones that do not. Failure
 /// causes go to the log, not to the caller.
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {

@@ -1,21 +1,42 @@
 //! # imagegram-ingest
 //!
-//! The ingest gateway: the HTTP front door. It checks each request, stores
-//! what must be stored, appends the event to the log and answers. It never
-//! writes read tables; the read side is built from the log by projections.
+//! The ingest gateway: the HTTP front door. It checks each request, streams
+//! image bytes to the blob store, appends the event to the log and answers.
+//! It never writes read tables; projections build them from the log. It
+//! reads them, to refuse comments on posts that are not published and
+//! deletes of comments that are not yours, and to answer the simple reads.
 //!
 //! ## Layout
-//! - `server.rs`: binds, serves, drains on shutdown.
-//! - `health.rs`: `/healthz` (process up) and `/readyz` (dependencies reachable).
-//! - `problem.rs`: `application/problem+json` answers for every error.
+//! - `server.rs`: routes, body limits, timeouts, graceful drain.
+//! - `auth.rs`: HS256 bearer tokens, the `User` extractor, the secret file.
+//! - `posts.rs` and `upload_stream.rs`: creating posts from streamed uploads.
+//! - `comments.rs`: adding and deleting comments.
+//! - `idempotency.rs`: `Idempotency-Key` claims, replays and conflicts.
+//! - `outcomes.rs`: conversion results followed from the log (`?wait=`).
+//! - `reads.rs`: a post, its image, the old feed route.
+//! - `legacy.rs`: the original system's write routes.
+//! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
+//! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors.
 //! - `error.rs`: [`IngestError`], this crate's one error type.
 
+mod auth;
+mod comments;
 mod error;
 mod health;
+mod idempotency;
+mod legacy;
+mod openapi;
+mod outcomes;
+mod posts;
 mod problem;
+mod reads;
 mod server;
+mod upload_stream;
+mod views;
 
+pub use auth::{load_or_create_secret, Auth};
 pub use error::IngestError;
-pub use health::{LogProbe, Probe};
+pub use health::{BlobProbe, LogProbe, Probe, StoreProbe};
+pub use outcomes::Outcomes;
 pub use problem::Problem;
 pub use server::{bind, router, serve, AppState};

@@ -1,27 +1,69 @@
 //! The HTTP server: routes, middleware, graceful drain.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
 use axum::Router;
+use imagegram_blobstore::BlobStore;
+use imagegram_eventlog::EventLog;
+use imagegram_readstore::ReadStore;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::Auth;
 use crate::health::{healthz, readyz, Probe};
-use crate::IngestError;
+use crate::outcomes::Outcomes;
+use crate::upload_stream::MAX_IMAGE_BYTES;
+use crate::{comments, legacy, openapi, posts, reads, IngestError};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    pub log: Arc<dyn EventLog>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub store: Arc<dyn ReadStore>,
+    pub auth: Auth,
+    pub outcomes: Arc<Outcomes>,
     pub probes: Arc<Vec<Box<dyn Probe>>>,
 }
 
+/// Room for the multipart framing and the caption around a largest image.
+const UPLOAD_BODY_LIMIT: usize = MAX_IMAGE_BYTES as usize + 1024 * 1024;
+/// Every other body: a JSON comment is at most a few KiB.
+const SMALL_BODY_LIMIT: usize = 64 * 1024;
+
 /// Every route of the gateway.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let uploads = Router::new()
+        .route("/v1/posts", post(posts::create_post))
+        .route("/image/upload", post(legacy::upload))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(UPLOAD_BODY_LIMIT));
+    let rest = Router::new()
+        .route("/v1/posts/{id}", get(reads::get_post))
+        .route("/v1/posts/{id}/comments", post(comments::add_comment))
+        .route(
+            "/v1/posts/{id}/comments/{comment_id}",
+            delete(comments::delete_comment),
+        )
+        .route("/v1/images/{file}", get(reads::get_image))
+        .route("/comment", post(legacy::comment))
+        .route("/post", get(reads::old_feed))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .layer(RequestBodyLimitLayer::new(SMALL_BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ));
+    uploads
+        .merge(rest)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -5,6 +5,10 @@ use thiserror::Error;
 pub enum PlatformError {
     #[error("the event log: {0}")]
     Log(#[from] imagegram_eventlog::LogError),
+    #[error("the blob store: {0}")]
+    Blob(#[from] imagegram_blobstore::BlobError),
+    #[error("the read store: {0}")]
+    Store(#[from] imagegram_readstore::StoreError),
     #[error("--kafka-brokers (IMAGEGRAM_KAFKA_BROKERS) is required with --event-log kafka")]
     MissingBrokers,
     #[error("logging set-up: {0}")]

@@ -8,15 +8,18 @@
 //! - `settings.rs`: the clap settings shared by every role.
 //! - `telemetry.rs`: the `tracing` subscriber (text or JSON).
 //! - `shutdown.rs`: SIGTERM/SIGINT → cancellation, with a hard deadline.
+//! - `storage.rs`: blob-store and read-store settings, and opening them.
 //! - `topics.rs`: opens the configured log and creates missing topics.
 //! - `error.rs`: [`PlatformError`], this crate's one error type.
 
 mod error;
 pub mod settings;
 pub mod shutdown;
+pub mod storage;
 pub mod telemetry;
 pub mod topics;
 
 pub use error::PlatformError;
 pub use settings::{CommonSettings, LogBackend, LogSettings};
 pub use shutdown::Shutdown;
+pub use storage::{BlobSettings, StoreSettings};

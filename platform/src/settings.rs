@@ -69,7 +69,7 @@ pub enum LogDurability {
 pub struct LogSettings {
     /// Event log backend.
     #[arg(long = "event-log", env = "IMAGEGRAM_EVENT_LOG", value_enum, default_value_t = LogBackend::Embedded, global = true)]
-    pub backend: LogBackend,
+    pub event_log: LogBackend,
 
     /// Kafka bootstrap servers, `host:port[,host:port…]` (with `--event-log kafka`).
     #[arg(long, env = "IMAGEGRAM_KAFKA_BROKERS", global = true)]
@@ -92,7 +92,7 @@ pub struct LogSettings {
 impl LogSettings {
     /// The log configuration these settings describe.
     pub fn config(&self, common: &CommonSettings, client_id: &str) -> Result<LogConfig, PlatformError> {
-        Ok(match self.backend {
+        Ok(match self.event_log {
             LogBackend::Embedded => LogConfig::Embedded {
                 dir: common.data_dir.join("log"),
                 durability: match self.log_durability {

@@ -113,12 +113,21 @@ pub async fn missing_objects(store: Arc<dyn BlobStore>) {
 
 pub async fn rename_moves_an_object(store: Arc<dyn BlobStore>) {
     let (from, to) = (key("rename-from"), key("rename-to"));
-    store.put(&to, Bytes::from_static(b"old")).await.expect("put target");
-    store.put_stream(&from, chunked(pattern(700_000, 4), 65536, None), 1 << 20).await.expect("put");
+    store
+        .put(&to, Bytes::from_static(b"old"))
+        .await
+        .expect("put target");
+    store
+        .put_stream(&from, chunked(pattern(700_000, 4), 65536, None), 1 << 20)
+        .await
+        .expect("put");
     store.rename(&from, &to).await.expect("rename");
     assert_eq!(store.size(&from).await.expect("size"), None);
     assert!(store.get(&to).await.expect("get") == pattern(700_000, 4));
-    assert!(matches!(store.rename(&from, &to).await, Err(BlobError::NotFound(_))));
+    assert!(matches!(
+        store.rename(&from, &to).await,
+        Err(BlobError::NotFound(_))
+    ));
 }
 
 pub async fn unsafe_keys_are_refused(store: Arc<dyn BlobStore>) {

@@ -1,0 +1,236 @@
+//! `POST /v1/posts` (and the old `POST /image/upload`): a post from one
+//! streamed image and a caption.
+
+use std::time::Duration;
+
+use axum::extract::{Multipart, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use imagegram_blobstore::keys;
+use imagegram_eventlog::Record;
+use imagegram_readstore::PostStatus;
+use imagegram_schemas::{encode, ids, now_us, topics, Event, EventMeta, UploadRequested};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::idempotency::{self, Decision, Stored};
+use crate::outcomes::Outcome;
+use crate::server::AppState;
+use crate::upload_stream::{drain, store_field, text_field, StoredImage};
+use crate::views::{timestamp, PostJson};
+use crate::Problem;
+
+pub const MAX_CAPTION_CHARS: usize = 2_200;
+const MAX_WAIT_SECS: u64 = 60;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct WaitQuery {
+    /// Seconds (at most 60) to wait for the conversion before answering.
+    pub wait: Option<u64>,
+}
+
+/// Create a post: multipart with a file part `image` and an optional text part `caption`.
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", params(WaitQuery),
+    request_body(content_type = "multipart/form-data", description = "parts: image (png, jpeg or bmp, ≤ 100 MiB), caption (≤ 2,200 characters)"),
+    responses(
+        (status = 202, description = "accepted; the image is being converted", body = PostJson),
+        (status = 201, description = "published (with ?wait=)", body = PostJson),
+        (status = 400, description = "bad request", content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", content_type = "application/problem+json"),
+        (status = 413, description = "image larger than 104,857,600 bytes", content_type = "application/problem+json"),
+        (status = 415, description = "not a png, jpeg or bmp", content_type = "application/problem+json"),
+        (status = 422, description = "conversion failed (with ?wait=), or Idempotency-Key reused with another body", content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn create_post(
+    State(state): State<AppState>,
+    user: User,
+    Query(query): Query<WaitQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, Problem> {
+    create(state, user, query.wait, &headers, multipart, "image").await
+}
+
+/// The upload itself, shared by the current and the old route.
+pub async fn create(
+    state: AppState,
+    User(user): User,
+    wait: Option<u64>,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    file_part: &str,
+) -> Result<Response, Problem> {
+    let key = idempotency::key_of(headers)?;
+    let post_id = key
+        .as_deref()
+        .map(|k| ids::derive("post", &[&user, k]))
+        .unwrap_or_else(Uuid::new_v4);
+    let original_key = keys::original(post_id);
+    // With a key, the bytes are staged until the key is claimed, so a
+    // conflicting retry can never overwrite the original.
+    let landing = match key {
+        Some(_) => format!("staging/{}", Uuid::new_v4().simple()),
+        None => original_key.clone(),
+    };
+    let received = receive(&state, &mut multipart, &landing, file_part).await;
+    let (image, caption, filename) = match received {
+        Ok(parts) => parts,
+        Err(problem) => {
+            drain(&mut multipart).await;
+            let _ = state.blobs.delete(&landing).await;
+            return Err(problem);
+        }
+    };
+    if let Some(key) = key.as_deref() {
+        let hash = idempotency::request_hash(&[caption.as_bytes(), &image.sha256]);
+        match idempotency::claim(&*state.store, &user, key, &hash).await {
+            Ok(Decision::Proceed) => {}
+            Ok(Decision::Answer(answer)) => {
+                let _ = state.blobs.delete(&landing).await;
+                return Ok(answer);
+            }
+            Err(problem) => {
+                let _ = state.blobs.delete(&landing).await;
+                return Err(problem);
+            }
+        }
+        if let Err(e) = state.blobs.rename(&landing, &original_key).await {
+            idempotency::release(&*state.store, &user, key).await;
+            return Err(Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e));
+        }
+    }
+    let now = now_us();
+    let event = Event::UploadRequested(UploadRequested {
+        meta: EventMeta {
+            event_id: ids::derive("upload-requested", &[&post_id.to_string()]),
+            idempotency_key: key.clone().unwrap_or_else(|| post_id.to_string()),
+            actor: user.clone(),
+            occurred_at: now,
+            post_id,
+        },
+        caption: caption.clone(),
+        original_key,
+        format: image.format,
+        byte_size: image.size as i64,
+        original_filename: filename,
+    });
+    let mut outcomes = state.outcomes.subscribe();
+    if let Err(problem) = append(&state, &event).await {
+        if let Some(key) = key.as_deref() {
+            idempotency::release(&*state.store, &user, key).await;
+        }
+        return Err(problem);
+    }
+    let accepted = PostJson {
+        id: post_id,
+        caption,
+        creator: user.clone(),
+        created_at: timestamp(now),
+        status: PostStatus::Processing.as_str().to_owned(),
+        failure_reason: None,
+        comment_count: None,
+        image_url: None,
+        comments: None,
+    };
+    let location = format!("/v1/posts/{post_id}");
+    let stored = Stored {
+        status: StatusCode::ACCEPTED.as_u16(),
+        location: Some(location.clone()),
+        body: serde_json::to_value(&accepted)
+            .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?,
+    };
+    if let Some(key) = key.as_deref() {
+        idempotency::complete(&*state.store, &user, key, &stored).await;
+    }
+    let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    if !wait.is_zero() {
+        if let Some(answer) = await_outcome(&state, post_id, &mut outcomes, wait, &location).await {
+            return Ok(answer);
+        }
+    }
+    let mut response = (StatusCode::ACCEPTED, axum::Json(accepted)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// Reads the parts: the image goes to the blob store as it arrives.
+async fn receive(
+    state: &AppState,
+    multipart: &mut Multipart,
+    landing: &str,
+    file_part: &str,
+) -> Result<(StoredImage, String, Option<String>), Problem> {
+    let bad = |detail: String| Problem::client(StatusCode::BAD_REQUEST, "bad-multipart", detail);
+    let (mut image, mut caption, mut filename) = (None, String::new(), None);
+    while let Some(field) = multipart.next_field().await.map_err(|e| bad(e.body_text()))? {
+        match field.name() {
+            Some(name) if name == file_part && image.is_none() => {
+                filename = field.file_name().map(|n| n.chars().take(255).collect());
+                image = Some(store_field(&state.blobs, landing, field).await?);
+            }
+            Some("caption") => {
+                caption = text_field(field, MAX_CAPTION_CHARS * 4, "caption").await?;
+                if caption.chars().count() > MAX_CAPTION_CHARS {
+                    return Err(bad(format!(
+                        "the caption is longer than {MAX_CAPTION_CHARS} characters"
+                    )));
+                }
+            }
+            _ => {
+                let mut field = field;
+                while field.chunk().await.map_err(|e| bad(e.body_text()))?.is_some() {}
+            }
+        }
+    }
+    let image = image.ok_or_else(|| bad(format!("a file part named `{file_part}` is required")))?;
+    Ok((image, caption, filename))
+}
+
+pub async fn append(state: &AppState, event: &Event) -> Result<(), Problem> {
+    let bytes = encode(event).map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
+    let topic = topics::topic_for(event.kind()).name;
+    state
+        .log
+        .append(topic, vec![Record::new(event.key(), bytes)])
+        .await
+        .map(drop)
+        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))
+}
+
+/// With `?wait=`: 201 once published and readable, 422 if conversion failed,
+/// `None` (so 202) if the wait ran out.
+async fn await_outcome(
+    state: &AppState,
+    post_id: Uuid,
+    outcomes: &mut crate::outcomes::Subscription,
+    wait: Duration,
+    location: &str,
+) -> Option<Response> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let outcome = tokio::time::timeout_at(deadline, outcomes.outcome_of(post_id))
+        .await
+        .ok()??;
+    if let Outcome::Failed(reason) = outcome {
+        return Some(
+            Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason).into_response(),
+        );
+    }
+    // Published in the log; answer once the read side shows it too, so the
+    // client can comment at once.
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(view)) = state.store.post(post_id).await {
+            if view.status == PostStatus::Published {
+                let mut response = (StatusCode::CREATED, axum::Json(PostJson::of(&view))).into_response();
+                if let Ok(value) = HeaderValue::from_str(location) {
+                    response.headers_mut().insert(header::LOCATION, value);
+                }
+                return Some(response);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
