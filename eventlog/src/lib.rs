@@ -22,6 +22,7 @@
 //!
 //! ## Layout
 //! - `port.rs`: the traits and the record types.
+//! - `namespace.rs`: a prefix on every topic and group, to share a cluster.
 //! - `partitioner.rs`: key → partition, murmur2 as Kafka's Java client does it.
 //! - `config.rs`: [`LogConfig`] and [`open`], which picks the adapter.
 //! - `embedded/`: the redb-backed log (`store.rs` storage and group commit,
@@ -33,10 +34,12 @@ mod config;
 pub mod embedded;
 mod error;
 pub mod kafka;
+mod namespace;
 mod partitioner;
 mod port;
 
 pub use config::{open, LogConfig};
 pub use error::LogError;
+pub use namespace::Namespaced;
 pub use partitioner::{murmur2, partition_for};
 pub use port::{Appended, Delivered, EventLog, GroupReader, LogReader, Position, Record, TopicSpec};

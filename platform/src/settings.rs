@@ -84,6 +84,11 @@ pub struct LogSettings {
     )]
     pub kafka_session_timeout_ms: u64,
 
+    /// Prefix of every topic and consumer-group name, to share a cluster
+    /// between deployments (e.g. `staging.`).
+    #[arg(long, env = "IMAGEGRAM_TOPIC_PREFIX", default_value = "", global = true)]
+    pub topic_prefix: String,
+
     /// When the embedded log acknowledges an append.
     #[arg(long = "event-log-durability", env = "IMAGEGRAM_EVENT_LOG_DURABILITY", value_enum, default_value_t = LogDurability::Fsync, global = true)]
     pub log_durability: LogDurability,

@@ -1,0 +1,172 @@
+//! Starting the real binary for HTTP tests: embedded, or on Kafka + S3 +
+//! MySQL when their addresses are set (each run isolated by its own topic
+//! prefix, bucket and database).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_imagegram");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Infra {
+    /// Nothing outside the process.
+    Embedded,
+    /// Kafka, S3 and MySQL from `IMAGEGRAM_TEST_*`.
+    Distributed,
+}
+
+pub struct App {
+    child: Child,
+    pub base: String,
+    pub data: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    pub client: reqwest::Client,
+}
+
+/// The environment for `infra`, or `None` (with a note) when its services are not configured.
+pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
+    let mut env = vec![("IMAGEGRAM_LOG_FILTER".to_owned(), "warn".to_owned())];
+    if infra == Infra::Embedded {
+        env.push(("IMAGEGRAM_EVENT_LOG_DURABILITY".into(), "process".into()));
+        return Some(env);
+    }
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(brokers), Some(s3), Some(mysql)) = (
+        var("IMAGEGRAM_TEST_KAFKA_BROKERS"),
+        var("IMAGEGRAM_TEST_S3_ENDPOINT"),
+        var("IMAGEGRAM_TEST_MYSQL_URL"),
+    ) else {
+        eprintln!("skipped {test} on Kafka + S3 + MySQL: IMAGEGRAM_TEST_KAFKA_BROKERS, _S3_ENDPOINT and _MYSQL_URL are not all set");
+        return None;
+    };
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let database = format!("imagegram_test_{run}");
+    let status = Command::new("mariadb")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-u",
+            "root",
+            "-e",
+            &format!("CREATE DATABASE {database}"),
+        ])
+        .status()
+        .expect("mariadb client");
+    assert!(status.success(), "create a test database");
+    let base = mysql.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(mysql);
+    env.extend([
+        ("IMAGEGRAM_EVENT_LOG".to_owned(), "kafka".to_owned()),
+        ("IMAGEGRAM_KAFKA_BROKERS".into(), brokers),
+        ("IMAGEGRAM_TOPIC_PREFIX".into(), format!("t{run}.")),
+        ("IMAGEGRAM_BLOB_STORE".into(), "s3".into()),
+        ("IMAGEGRAM_S3_ENDPOINT".into(), s3),
+        ("IMAGEGRAM_S3_BUCKET".into(), format!("imagegram-{run}")),
+        ("IMAGEGRAM_S3_PATH_STYLE".into(), "true".into()),
+        ("IMAGEGRAM_S3_ACCESS_KEY_ID".into(), "test".into()),
+        ("IMAGEGRAM_S3_SECRET_ACCESS_KEY".into(), "test".into()),
+        ("IMAGEGRAM_DATABASE_URL".into(), format!("{base}/{database}")),
+    ]);
+    Some(env)
+}
+
+impl App {
+    /// Starts `imagegram <role>` (`serve` or `ingest`) on a free port.
+    pub fn start(infra: Infra, role: &str, test: &str) -> Option<App> {
+        let env = environment(infra, test)?;
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new(BIN);
+        command
+            .arg("--data-dir")
+            .arg(data.path())
+            .args([role, "--listen", "127.0.0.1:0"]);
+        for key in [
+            "IMAGEGRAM_EVENT_LOG",
+            "IMAGEGRAM_DATABASE_URL",
+            "IMAGEGRAM_BLOB_STORE",
+            "IMAGEGRAM_JWT_SECRET",
+        ] {
+            command.env_remove(key);
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        let mut child = command.stdout(Stdio::piped()).spawn().expect("imagegram starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("first line");
+        let base = line
+            .trim()
+            .strip_prefix("imagegram listening on ")
+            .expect("announces its address")
+            .to_owned();
+        Some(App {
+            child,
+            base,
+            data,
+            env,
+            client: reqwest::Client::new(),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A token for `user` from `imagegram token`, with this app's secret.
+    pub fn token(&self, user: &str) -> String {
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(["token", user])
+            .env_remove("IMAGEGRAM_JWT_SECRET")
+            .output()
+            .expect("imagegram token");
+        assert!(
+            out.status.success(),
+            "token: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Resident and peak resident memory of the server, in KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small valid PNG (`w`x`h`, a gradient).
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+pub fn image_form(bytes: Vec<u8>, file_name: &str, caption: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .part(
+            "image",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        )
+        .text("caption", caption.to_owned())
+}

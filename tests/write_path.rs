@@ -1,0 +1,391 @@
+//! The write path over HTTP, as clients use it: every status code, both
+//! infrastructures (embedded; Kafka + S3 + MySQL when configured).
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{image_form, png, App, Infra};
+
+async fn publish(app: &App, token: &str, caption: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url("/v1/posts?wait=60"))
+        .bearer_auth(token)
+        .multipart(image_form(png(640, 480), "photo.png", caption))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "published within the wait"
+    );
+    response.json().await.expect("post json")
+}
+
+async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/v1/posts/{post}/comments")))
+        .bearer_auth(token)
+        .json(&json!({ "content": content }))
+        .send()
+        .await
+        .expect("comment")
+}
+
+/// Polls a post until `check` holds (the read side is eventually consistent).
+async fn eventually(app: &App, post: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let body: Value = app
+            .client
+            .get(app.url(&format!("/v1/posts/{post}")))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        if check(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "post never reached the expected state: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post_comment_delete(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "post_comment_delete") else {
+        return;
+    };
+    let (ann, bob) = (app.token("ann"), app.token("bob"));
+    let post = publish(&app, &ann, "sunset").await;
+    assert_eq!(
+        (post["status"].as_str(), post["creator"].as_str()),
+        (Some("published"), Some("ann"))
+    );
+    let id = post["id"].as_str().expect("id").to_owned();
+    let response = comment(&app, &bob, &id, "  lovely  ").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.expect("json");
+    assert_eq!(
+        (created["content"].as_str(), created["creator"].as_str()),
+        (Some("lovely"), Some("bob"))
+    );
+    let comment_id = created["id"].as_str().expect("comment id");
+    let path = format!("/v1/posts/{id}/comments/{comment_id}");
+    eventually(&app, &id, |p| p["comment_count"] == 1).await;
+    let forbidden = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert_eq!(forbidden.headers()["content-type"], "application/problem+json");
+    let deleted = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let view = eventually(&app, &id, |p| p["comment_count"] == 0).await;
+    assert_eq!(view["comments"], json!([]));
+    let again = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let image = app
+        .client
+        .get(app.url(&format!("/v1/images/{id}.jpg")))
+        .send()
+        .await
+        .expect("image");
+    assert_eq!(
+        (image.status(), image.headers()["content-type"].to_str().ok()),
+        (StatusCode::OK, Some("image/jpeg"))
+    );
+}
+
+async fn writes_need_a_valid_token(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "writes_need_a_valid_token") else {
+        return;
+    };
+    let post = uuid::Uuid::new_v4();
+    let attempts = [
+        app.client
+            .post(app.url("/v1/posts"))
+            .multipart(image_form(png(8, 8), "a.png", "x")),
+        app.client
+            .post(app.url(&format!("/v1/posts/{post}/comments")))
+            .json(&json!({"content": "hi"})),
+        app.client
+            .delete(app.url(&format!("/v1/posts/{post}/comments/{post}"))),
+        app.client
+            .post(app.url("/comment"))
+            .json(&json!({"image_id": post, "comment": "hi"})),
+        app.client
+            .post(app.url("/v1/posts/x/comments"))
+            .bearer_auth("forged.token.here")
+            .json(&json!({"content": "a"})),
+    ];
+    for attempt in attempts {
+        let response = attempt.send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+    }
+}
+
+async fn missing_and_unpublished_posts_take_no_comments(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "missing_and_unpublished") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let missing = comment(&app, &ann, &uuid::Uuid::new_v4().to_string(), "hello?").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // Magic bytes of a png, then garbage: accepted, then conversion fails.
+    let mut broken = png(64, 64);
+    broken.truncate(60);
+    let failed = app
+        .client
+        .post(app.url("/v1/posts?wait=60"))
+        .bearer_auth(&ann)
+        .multipart(image_form(broken, "broken.png", "oops"))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(failed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = failed.json().await.expect("problem");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("corrupt png")),
+        "{problem}"
+    );
+}
+
+async fn a_text_file_named_photo_png_is_415(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "text_file_is_415") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let response = app
+        .client
+        .post(app.url("/v1/posts"))
+        .bearer_auth(&ann)
+        .multipart(image_form(b"just some text, honestly".to_vec(), "photo.png", "x"))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+}
+
+async fn idempotent_retries(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "idempotent_retries") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let send = |caption: &'static str| {
+        app.client
+            .post(app.url("/v1/posts"))
+            .bearer_auth(&ann)
+            .header("Idempotency-Key", "upload-42")
+            .multipart(image_form(png(300, 200), "p.png", caption))
+            .send()
+    };
+    let first = send("same").await.expect("first");
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let first: Value = first.json().await.expect("json");
+    let retry = send("same").await.expect("retry");
+    assert_eq!(retry.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        retry.headers().get("idempotent-replayed").map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    let retry: Value = retry.json().await.expect("json");
+    assert_eq!(retry["id"], first["id"], "the same post");
+    let conflict = send("different").await.expect("conflict");
+    assert_eq!(conflict.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let id = first["id"].as_str().expect("id").to_owned();
+    eventually(&app, &id, |p| p["status"] == "published").await;
+    let key = |k: &'static str| {
+        app.client
+            .post(app.url(&format!("/v1/posts/{id}/comments")))
+            .bearer_auth(&ann)
+            .header("Idempotency-Key", k)
+            .json(&json!({"content": "once"}))
+            .send()
+    };
+    let c1: Value = key("c-1").await.expect("c1").json().await.expect("json");
+    let c2: Value = key("c-1").await.expect("c2").json().await.expect("json");
+    assert_eq!(c1["id"], c2["id"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let view = eventually(&app, &id, |p| p["comment_count"] == 1).await;
+    assert_eq!(
+        view["comments"].as_array().map(Vec::len),
+        Some(1),
+        "the retry added nothing"
+    );
+    let feed: Value = app
+        .client
+        .get(app.url("/post"))
+        .send()
+        .await
+        .expect("feed")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        feed["posts"].as_array().map(Vec::len),
+        Some(1),
+        "one post for two uploads with one key"
+    );
+}
+
+async fn concurrent_comments_all_count(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "concurrent_comments") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let id = publish(&app, &ann, "busy").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let tokens: Vec<String> = (0..5).map(|u| app.token(&format!("user{u}"))).collect();
+    let texts: Vec<String> = (0..50).map(|i| format!("comment {i}")).collect();
+    let mut requests = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        requests.push(comment(&app, &tokens[i % 5], &id, text));
+    }
+    for response in futures::future::join_all(requests).await {
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let view = eventually(&app, &id, |p| p["comment_count"] == 50).await;
+    assert_eq!(view["comments"].as_array().map(Vec::len), Some(2));
+}
+
+async fn bad_bodies_are_400(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "bad_bodies") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let id = publish(&app, &ann, "p").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for content in ["   ".to_owned(), "x".repeat(1001)] {
+        assert_eq!(
+            comment(&app, &ann, &id, &content).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(
+        comment(&app, &ann, &id, &"é".repeat(1000)).await.status(),
+        StatusCode::CREATED
+    );
+    let long_caption = app
+        .client
+        .post(app.url("/v1/posts"))
+        .bearer_auth(&ann)
+        .multipart(image_form(png(8, 8), "a.png", &"c".repeat(2201)))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(long_caption.status(), StatusCode::BAD_REQUEST);
+    let not_json = app
+        .client
+        .post(app.url(&format!("/v1/posts/{id}/comments")))
+        .bearer_auth(&ann)
+        .body("content=hi")
+        .send()
+        .await
+        .expect("comment");
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(not_json.headers()["content-type"], "application/problem+json");
+}
+
+async fn the_original_routes_still_work(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "original_routes") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png(200, 200)).file_name("old.png"),
+    );
+    let uploaded = app
+        .client
+        .post(app.url("/image/upload"))
+        .bearer_auth(&ann)
+        .multipart(form)
+        .send()
+        .await;
+    let uploaded = uploaded.expect("upload");
+    assert_eq!(uploaded.status(), StatusCode::ACCEPTED);
+    let id = uploaded.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    eventually(&app, &id, |p| p["status"] == "published").await;
+    let commented = app
+        .client
+        .post(app.url("/comment"))
+        .bearer_auth(&ann)
+        .json(&json!({"image_id": id, "comment": "old client"}))
+        .send()
+        .await
+        .expect("comment");
+    assert_eq!(commented.status(), StatusCode::CREATED);
+    eventually(&app, &id, |p| p["comment_count"] == 1).await;
+    let feed: Value = app
+        .client
+        .get(app.url("/post?limit=10"))
+        .send()
+        .await
+        .expect("feed")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(feed["nextCursor"], Value::Null);
+    assert_eq!(feed["posts"][0]["image_id"], json!(id));
+    assert_eq!(feed["posts"][0]["comments"], json!(["old client"]));
+    assert!(feed["posts"][0]["created_timestamp"].is_i64());
+}
+
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Infra::Embedded).await })*
+        }
+        mod distributed {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Infra::Distributed).await })*
+        }
+    };
+}
+
+on_both!(
+    post_comment_delete,
+    writes_need_a_valid_token,
+    missing_and_unpublished_posts_take_no_comments,
+    a_text_file_named_photo_png_is_415,
+    idempotent_retries,
+    concurrent_comments_all_count,
+    bad_bodies_are_400,
+    the_original_routes_still_work
+);
