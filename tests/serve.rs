@@ -72,3 +72,52 @@ async fn serve_starts_with_nothing_else_running_and_stops_on_sigterm() {
         "embedded data under --data-dir"
     );
 }
+
+#[tokio::test]
+async fn openapi_lists_every_route_with_its_schemas() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let running = start(dir.path());
+    let spec: serde_json::Value = reqwest::get(format!("{}/openapi.json", running.base))
+        .await
+        .expect("openapi answers")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1: {}",
+        spec["openapi"]
+    );
+    let routes = [
+        ("/v1/posts", "post"),
+        ("/v1/posts/{id}", "get"),
+        ("/v1/posts/{id}/comments", "post"),
+        ("/v1/posts/{id}/comments/{comment_id}", "delete"),
+        ("/v1/images/{file}", "get"),
+        ("/image/upload", "post"),
+        ("/comment", "post"),
+        ("/post", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ];
+    for (path, method) in routes {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} is missing"
+        );
+    }
+    for schema in [
+        "PostJson",
+        "CommentJson",
+        "NewComment",
+        "Problem",
+        "OldComment",
+        "OldFeed",
+    ] {
+        assert!(
+            spec["components"]["schemas"][schema].is_object(),
+            "schema {schema} is missing"
+        );
+    }
+    stop_within(running, Duration::from_secs(10));
+}

@@ -1,0 +1,105 @@
+//! Uploads at and past the 100 MiB limit: the limit holds, nothing partial
+//! is kept, and the gateway's memory does not grow with the file.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{App, Infra};
+
+const LIMIT: u64 = 104_857_600;
+
+/// `len` bytes that start like a png, streamed in 64 KiB chunks.
+fn png_like_body(len: u64) -> reqwest::Body {
+    let chunk = 64 * 1024u64;
+    let chunks = len.div_ceil(chunk);
+    let stream = futures::stream::iter((0..chunks).map(move |i| {
+        let size = chunk.min(len - i * chunk) as usize;
+        let mut bytes = vec![(i % 251) as u8; size];
+        if i == 0 {
+            bytes[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+        }
+        Ok::<_, std::io::Error>(bytes)
+    }));
+    reqwest::Body::wrap_stream(stream)
+}
+
+async fn upload(app: &App, len: u64) -> reqwest::Response {
+    let token = app.token("ann");
+    let part = reqwest::multipart::Part::stream_with_length(png_like_body(len), len).file_name("huge.png");
+    let form = reqwest::multipart::Form::new()
+        .part("image", part)
+        .text("caption", "big");
+    app.client
+        .post(app.url("/v1/posts"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload answered")
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(files_under(&path));
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_byte_over_the_limit_is_413_and_leaves_nothing() {
+    let Some(app) = App::start(Infra::Embedded, "ingest", "over_the_limit") else {
+        return;
+    };
+    let response = upload(&app, LIMIT + 1).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let left = files_under(&app.data.path().join("blobs"));
+    assert!(left.is_empty(), "partial objects left behind: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100_mib_upload_does_not_grow_the_gateway_by_64_mib() {
+    let Some(app) = App::start(Infra::Embedded, "ingest", "memory") else {
+        return;
+    };
+    // Warm up: the first request allocates the server's buffers and pools.
+    let warm = upload(&app, 1024 * 1024).await;
+    assert_eq!(warm.status(), StatusCode::ACCEPTED);
+    let (before, _) = app.memory_kib();
+    let response = upload(&app, LIMIT).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "exactly 100 MiB is accepted"
+    );
+    let (_, peak) = app.memory_kib();
+    let growth_mib = peak.saturating_sub(before) as f64 / 1024.0;
+    eprintln!("gateway resident memory: {before} KiB before, peak {peak} KiB, growth {growth_mib:.1} MiB");
+    assert!(
+        growth_mib < 64.0,
+        "the gateway grew by {growth_mib:.1} MiB for a 100 MiB upload"
+    );
+    let stored: u64 = files_under(&app.data.path().join("blobs/originals"))
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    assert_eq!(stored, LIMIT, "the original is stored whole");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_byte_over_the_limit_is_413_on_s3_too() {
+    let Some(app) = App::start(Infra::Distributed, "ingest", "over_the_limit_s3") else {
+        return;
+    };
+    let response = upload(&app, LIMIT + 1).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
