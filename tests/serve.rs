@@ -1,83 +1,47 @@
 //! The binary as an operator runs it: `imagegram serve` on an empty data dir.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-struct Running {
-    child: Child,
-    base: String,
-}
+use std::time::Duration;
 
-fn start(data_dir: &std::path::Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imagegram"))
-        .args(["--data-dir"])
-        .arg(data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("IMAGEGRAM_EVENT_LOG")
-        .env("IMAGEGRAM_LOG_FILTER", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("imagegram starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
-    let base = line
-        .trim()
-        .strip_prefix("imagegram listening on ")
-        .expect("announces its address")
-        .to_owned();
-    Running { child, base }
-}
-
-fn stop_within(mut running: Running, limit: Duration) -> std::process::ExitStatus {
-    let pid = running.child.id().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill -TERM");
-    let started = Instant::now();
-    loop {
-        if let Some(status) = running.child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(started.elapsed() < limit, "still running {limit:?} after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use support::{App, Infra};
 
 #[tokio::test]
 async fn serve_starts_with_nothing_else_running_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let running = start(dir.path());
-    let client = reqwest::Client::new();
-    let health = client
-        .get(format!("{}/healthz", running.base))
+    let Some(mut app) = App::start(Infra::Embedded, "serve", "serve_starts") else {
+        return;
+    };
+    let health = app
+        .client
+        .get(app.url("/healthz"))
         .send()
         .await
         .expect("healthz answers");
     assert_eq!(health.status(), 200);
-    let ready = client
-        .get(format!("{}/readyz", running.base))
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
         .send()
         .await
         .expect("readyz answers");
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
-    assert_eq!(body["checks"]["log"], "ok");
-    let status = stop_within(running, Duration::from_secs(10));
+    for check in ["log", "read_store", "blob_store"] {
+        assert_eq!(body["checks"][check], "ok", "{check}");
+    }
+    let status = app.stop_within(Duration::from_secs(10));
     assert!(status.success(), "clean exit after SIGTERM, got {status}");
-    assert!(
-        dir.path().join("log").join("log.redb").exists(),
-        "embedded data under --data-dir"
-    );
+    for made in ["log/log.redb", "read.db", "jwt-secret", "blobs"] {
+        assert!(app.data.path().join(made).exists(), "{made} under --data-dir");
+    }
 }
 
 #[tokio::test]
 async fn openapi_lists_every_route_with_its_schemas() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let running = start(dir.path());
-    let spec: serde_json::Value = reqwest::get(format!("{}/openapi.json", running.base))
+    let Some(mut app) = App::start(Infra::Embedded, "serve", "openapi") else {
+        return;
+    };
+    let spec: serde_json::Value = reqwest::get(app.url("/openapi.json"))
         .await
         .expect("openapi answers")
         .json()
@@ -119,5 +83,5 @@ async fn openapi_lists_every_route_with_its_schemas() {
             "schema {schema} is missing"
         );
     }
-    stop_within(running, Duration::from_secs(10));
+    app.stop_within(Duration::from_secs(10));
 }

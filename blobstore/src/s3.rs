@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 
@@ -69,6 +70,25 @@ impl S3Store {
         Ok(store)
     }
 
+    async fn fetch(&self, key: &str) -> Result<GetObjectOutput, BlobError> {
+        validate_key(key)?;
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        object.map_err(|e| {
+            let service = e.into_service_error();
+            if service.is_no_such_key() {
+                BlobError::NotFound(key.to_owned())
+            } else {
+                BlobError::s3(service)
+            }
+        })
+    }
+
     async fn ensure_bucket(&self) -> Result<(), BlobError> {
         if self
             .client
@@ -106,44 +126,13 @@ impl BlobStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
-        validate_key(key)?;
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let object = object.map_err(|e| {
-            let service = e.into_service_error();
-            if service.is_no_such_key() {
-                BlobError::NotFound(key.to_owned())
-            } else {
-                BlobError::s3(service)
-            }
-        })?;
+        let object = self.fetch(key).await?;
         let data = object.body.collect().await.map_err(BlobError::s3)?;
         Ok(data.into_bytes())
     }
 
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError> {
-        validate_key(key)?;
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let object = object.map_err(|e| {
-            let service = e.into_service_error();
-            if service.is_no_such_key() {
-                BlobError::NotFound(key.to_owned())
-            } else {
-                BlobError::s3(service)
-            }
-        })?;
-        let body = object.body;
+        let body = self.fetch(key).await?.body;
         Ok(Box::pin(futures::stream::try_unfold(
             body,
             |mut body| async move {

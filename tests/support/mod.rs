@@ -129,6 +129,23 @@ impl App {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Sends SIGTERM and waits for the exit, failing past `limit`.
+    pub fn stop_within(&mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(started.elapsed() < limit, "still running {limit:?} after SIGTERM");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Resident and peak resident memory of the server, in KiB.
     pub fn memory_kib(&self) -> (u64, u64) {
         let status =
