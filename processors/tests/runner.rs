@@ -1,0 +1,148 @@
+//! The converter in its runner on the embedded log, files and SQLite:
+//! duplicates have one effect, poison is dead-lettered and the next event
+//! is still processed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use imagegram_blobstore::files::FileStore;
+use imagegram_blobstore::{keys, BlobStore};
+use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
+use imagegram_eventlog::{EventLog, Position, Record, TopicSpec};
+use imagegram_processors::convert::ConvertOptions;
+use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
+use imagegram_readstore::SqlStore;
+use imagegram_schemas::topics::{self, Consumer};
+use imagegram_schemas::{decode, encode, Event, EventMeta, ImageFormat, UploadRequested};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+fn png() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+fn upload(post: Uuid) -> Event {
+    Event::UploadRequested(UploadRequested {
+        meta: EventMeta {
+            event_id: Uuid::new_v4(),
+            idempotency_key: post.to_string(),
+            actor: "ann".into(),
+            occurred_at: 1,
+            post_id: post,
+        },
+        caption: "c".into(),
+        original_key: keys::original(post),
+        format: ImageFormat::Png,
+        byte_size: 1,
+        original_filename: None,
+    })
+}
+
+async fn read_topic(log: &dyn EventLog, topic: &str, at_least: usize) -> Vec<Event> {
+    let partitions = log.partitions(topic).await.expect("partitions");
+    let mut reader = log
+        .read_from(Position::beginning_of(topic, partitions))
+        .await
+        .expect("reader");
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while events.len() < at_least && tokio::time::Instant::now() < deadline {
+        for record in reader.poll(100, Duration::from_millis(200)).await.expect("poll") {
+            events.push(decode(&record.value).expect("decodes"));
+        }
+    }
+    // A little longer, to see anything extra.
+    for record in reader.poll(100, Duration::from_millis(500)).await.expect("poll") {
+        events.push(decode(&record.value).expect("decodes"));
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(&dir.path().join("log"), Durability::Process).expect("log"));
+    let specs: Vec<TopicSpec> = topics::all()
+        .iter()
+        .map(|t| TopicSpec::new(t.name, t.partitions))
+        .collect();
+    log.create_topics(&specs).await.expect("topics");
+    let blobs: Arc<dyn BlobStore> = Arc::new(FileStore::open(&dir.path().join("blobs")).expect("blobs"));
+    let store = Arc::new(
+        SqlStore::sqlite(&dir.path().join("read.db"))
+            .await
+            .expect("store"),
+    );
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    for post in [first, second] {
+        blobs
+            .put(&keys::original(post), png().into())
+            .await
+            .expect("original");
+    }
+    let duplicate = upload(first);
+    let uploads = topics::UPLOADS.name;
+    let bytes = encode(&duplicate).expect("encode");
+    // The same event twice (a producer retry), poison on the same key, then the next post.
+    for value in [bytes.clone(), bytes, b"\xC3\x01 not avro at all".to_vec()] {
+        log.append(uploads, vec![Record::new(duplicate.key(), value)])
+            .await
+            .expect("append");
+    }
+    let next = upload(second);
+    log.append(
+        uploads,
+        vec![Record::new(next.key(), encode(&next).expect("encode"))],
+    )
+    .await
+    .expect("append");
+
+    let converter = Arc::new(ImageConverter::new(
+        Arc::clone(&blobs),
+        ConvertOptions::default(),
+        2,
+    ));
+    let runner = Runner {
+        log: Arc::clone(&log),
+        store,
+        processor: converter,
+        options: RunnerOptions::default(),
+    };
+    let stop = CancellationToken::new();
+    let running = tokio::spawn({
+        let stop = stop.clone();
+        async move { runner.run(stop).await }
+    });
+
+    let results = read_topic(&*log, topics::IMAGES.name, 2).await;
+    let converted: Vec<Uuid> = results
+        .iter()
+        .filter_map(|e| match e {
+            Event::ImageConverted(c) => Some(c.meta.post_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 2, "one result per post: {results:?}");
+    assert!(converted.contains(&first) && converted.contains(&second));
+    for post in [first, second] {
+        let jpeg = blobs.get(&keys::image(post)).await.expect("served image stored");
+        assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
+    }
+    let letters = read_topic(&*log, Consumer::ImageConverter.dead_letter_topic().name, 1).await;
+    assert_eq!(letters.len(), 1, "one dead letter");
+    let Event::DeadLettered(letter) = &letters[0] else {
+        panic!("a dead letter")
+    };
+    assert_eq!(letter.source_topic, uploads);
+    assert!(letter.reason.starts_with("undecodable"), "{}", letter.reason);
+    assert_eq!(letter.payload, b"\xC3\x01 not avro at all".to_vec());
+
+    stop.cancel();
+    running.await.expect("runner task").expect("runner stops cleanly");
+}
