@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use imagegram_eventlog::{Delivered, EventLog, Position, Record};
-use imagegram_readstore::{Applied, ReadStore};
+use imagegram_eventlog::{Delivered, EventLog, LogReader, Position, Record};
+use imagegram_readstore::{Advance, Applied, ReadStore, StoreError};
 use imagegram_schemas::dead_letter::{dead_letter, Origin};
 use imagegram_schemas::topics::Consumer;
 use imagegram_schemas::{decode, encode, now_us, Event};
@@ -62,7 +62,7 @@ impl Projector {
 
     /// Runs until `stop` is cancelled. A batch in hand is finished first.
     pub async fn run(&self, stop: CancellationToken) -> Result<(), ProjectionError> {
-        let mut reader = self.log.read_from(self.start_positions().await?).await?;
+        let (mut reader, mut at) = self.restart().await?;
         tracing::info!(projection = %self.name, "projector started");
         while !stop.is_cancelled() {
             let batch = tokio::select! {
@@ -71,11 +71,18 @@ impl Projector {
             };
             match batch {
                 Ok(batch) if batch.is_empty() => {}
-                Ok(batch) => self.apply_until_done(&batch, &stop).await?,
+                Ok(batch) => match self.apply_until_done(&batch, &mut at, &stop).await {
+                    Err(ProjectionError::Store(StoreError::Conflict(_))) => {
+                        // Another projector got there first: carry on from where it is.
+                        tracing::warn!(projection = %self.name, "positions moved by another projector; re-reading");
+                        (reader, at) = self.restart().await?;
+                    }
+                    other => other?,
+                },
                 Err(e) => {
                     tracing::warn!(error = %e, "reading the log failed; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    reader = self.log.read_from(self.start_positions().await?).await?;
+                    (reader, at) = self.restart().await?;
                 }
             }
         }
@@ -83,23 +90,47 @@ impl Projector {
         Ok(())
     }
 
+    /// A reader from the stored positions, and those positions by partition.
+    async fn restart(&self) -> Result<(Box<dyn LogReader>, Offsets), ProjectionError> {
+        let positions = self.start_positions().await?;
+        let at = positions
+            .iter()
+            .map(|p| ((p.topic.clone(), p.partition), p.offset))
+            .collect();
+        Ok((self.log.read_from(positions).await?, at))
+    }
+
     /// Applies one batch, retrying while the database is away; never skips it.
     async fn apply_until_done(
         &self,
         batch: &[Delivered],
+        at: &mut Offsets,
         stop: &CancellationToken,
     ) -> Result<(), ProjectionError> {
         let (events, positions, poison) = split(batch);
         for record in poison {
             self.dead_letter(record).await;
         }
+        let advances: Vec<Advance> = positions
+            .iter()
+            .map(|p| Advance {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                from: at.get(&(p.topic.clone(), p.partition)).copied().unwrap_or(0),
+                to: p.offset,
+            })
+            .collect();
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.store.apply(&self.name, &events, &positions).await {
+            match self.store.apply(&self.name, &events, &advances).await {
                 Ok(applied) => {
+                    for p in positions {
+                        at.insert((p.topic, p.partition), p.offset);
+                    }
                     let _ = self.applied.send(Arc::new(applied));
                     return Ok(());
                 }
+                Err(StoreError::Conflict(name)) => return Err(StoreError::Conflict(name).into()),
                 Err(e) if stop.is_cancelled() => return Err(e.into()),
                 Err(e) => tracing::warn!(error = %e, "applying a batch failed; retrying"),
             }
@@ -132,6 +163,9 @@ impl Projector {
 }
 
 type Poison<'a> = (&'a Delivered, String);
+
+/// Where the projector stands in each partition: (topic, partition) → next offset.
+type Offsets = std::collections::HashMap<(String, u32), u64>;
 
 /// Decoded events in log order, the position after the batch in each
 /// partition, and the records that do not decode. Events repeated inside the

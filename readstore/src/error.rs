@@ -9,6 +9,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use mysql://… or sqlite://…")]
     UnsupportedUrl(String),
+    /// Another projector moved these positions first; re-read from the store.
+    #[error("projection {0} was advanced by someone else")]
+    Conflict(String),
     #[error("stored row is damaged: {0}")]
     Corrupt(String),
 }

@@ -24,5 +24,7 @@ mod port;
 mod sql;
 
 pub use error::StoreError;
-pub use port::{Applied, Claim, CommentState, CommentView, FeedKey, PostStatus, PostView, ReadStore};
+pub use port::{
+    Advance, Applied, Claim, CommentState, CommentView, FeedKey, PostStatus, PostView, ReadStore,
+};
 pub use sql::SqlStore;

@@ -92,6 +92,16 @@ pub struct CommentState {
     pub deleted: bool,
 }
 
+/// How far a batch moves a projection in one partition: from the offset it
+/// started at (what the store must still hold) to the offset after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advance {
+    pub topic: String,
+    pub partition: u32,
+    pub from: u64,
+    pub to: u64,
+}
+
 /// What a batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -124,12 +134,14 @@ pub trait ReadStore: Send + Sync {
     /// Where `projection` has read to; empty when it never ran.
     async fn positions(&self, projection: &str) -> Result<Vec<Position>, StoreError>;
 
-    /// Applies events in order and stores the positions, in one transaction.
+    /// Applies events in order and moves the positions, in one transaction.
+    /// The move is a compare-and-set: if another projector moved a position
+    /// first, nothing is applied and the answer is [`StoreError::Conflict`].
     async fn apply(
         &self,
         projection: &str,
         events: &[Event],
-        positions: &[Position],
+        advances: &[Advance],
     ) -> Result<Applied, StoreError>;
 
     async fn post(&self, id: Uuid) -> Result<Option<PostView>, StoreError>;

@@ -13,7 +13,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{now_us, text, SqlStore};
-use crate::{Applied, CommentView, StoreError};
+use crate::{Advance, Applied, CommentView, StoreError};
 
 const POST_COLUMNS: &str = "(id, requested, creator, caption, created_at, status, failure_reason, \
      original_key, image_key, width, height, comment_count, last_comments, version)";
@@ -48,7 +48,7 @@ pub(super) async fn apply(
     store: &SqlStore,
     projection: &str,
     events: &[Event],
-    positions: &[Position],
+    advances: &[Advance],
 ) -> Result<Applied, StoreError> {
     let tx = store.pool.begin().await?;
     let mut batch = Batch {
@@ -57,6 +57,11 @@ pub(super) async fn apply(
         report: Applied::default(),
         comments_changed: BTreeSet::new(),
     };
+    // Positions first: the row locks taken here make a second projector wait,
+    // then find the positions moved and back off before doing anything.
+    for advance in advances {
+        batch.advance(projection, advance).await?;
+    }
     for event in events {
         match event {
             Event::UploadRequested(e) => batch.upload_requested(e).await?,
@@ -70,21 +75,6 @@ pub(super) async fn apply(
     for post in std::mem::take(&mut batch.comments_changed) {
         batch.refresh_last_comments(post).await?;
     }
-    let upsert = store
-        .dialect
-        .upsert("projection, topic, part", "next_offset = NEW(next_offset)");
-    let sql = format!(
-        "INSERT INTO projection_positions (projection, topic, part, next_offset) VALUES (?, ?, ?, ?) {upsert}"
-    );
-    for p in positions {
-        sqlx::query(&sql)
-            .bind(projection)
-            .bind(&p.topic)
-            .bind(p.partition as i64)
-            .bind(p.offset as i64)
-            .execute(&mut *batch.tx)
-            .await?;
-    }
     batch.tx.commit().await?;
     let mut report = batch.report;
     report.touched.sort();
@@ -93,6 +83,45 @@ pub(super) async fn apply(
 }
 
 impl Batch<'_> {
+    /// Compare-and-set of one position; `Conflict` if it is not at `from`.
+    async fn advance(&mut self, projection: &str, advance: &Advance) -> Result<(), StoreError> {
+        let moved = sqlx::query(
+            "UPDATE projection_positions SET next_offset = ? \
+             WHERE projection = ? AND topic = ? AND part = ? AND next_offset = ?",
+        )
+        .bind(advance.to as i64)
+        .bind(projection)
+        .bind(&advance.topic)
+        .bind(advance.partition as i64)
+        .bind(advance.from as i64)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if moved == 1 {
+            return Ok(());
+        }
+        if advance.from != 0 {
+            return Err(StoreError::Conflict(projection.to_owned()));
+        }
+        // First batch of this partition: the row must not exist yet.
+        let inserted = sqlx::query(
+            "INSERT INTO projection_positions (projection, topic, part, next_offset) VALUES (?, ?, ?, ?)",
+        )
+        .bind(projection)
+        .bind(&advance.topic)
+        .bind(advance.partition as i64)
+        .bind(advance.to as i64)
+        .execute(&mut *self.tx)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Conflict(projection.to_owned()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn touched(&mut self, post: Uuid) {
         self.report.applied += 1;
         self.report.touched.push(post);

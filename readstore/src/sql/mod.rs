@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 pub(crate) use dialect::Dialect;
 
-use crate::{Applied, Claim, CommentState, FeedKey, PostView, ReadStore, StoreError};
+use crate::{Advance, Applied, Claim, CommentState, FeedKey, PostView, ReadStore, StoreError};
 
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -112,9 +112,9 @@ impl ReadStore for SqlStore {
         &self,
         projection: &str,
         events: &[Event],
-        positions: &[Position],
+        advances: &[Advance],
     ) -> Result<Applied, StoreError> {
-        apply::apply(self, projection, events, positions).await
+        apply::apply(self, projection, events, advances).await
     }
 
     async fn post(&self, id: Uuid) -> Result<Option<PostView>, StoreError> {

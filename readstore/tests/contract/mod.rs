@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use imagegram_eventlog::Position;
-use imagegram_readstore::{Claim, FeedKey, PostStatus, ReadStore};
+use imagegram_readstore::{Advance, Claim, FeedKey, PostStatus, ReadStore, StoreError};
 use imagegram_schemas::*;
 use uuid::Uuid;
 
@@ -258,17 +258,28 @@ pub async fn duplicates_have_their_effect_once(store: Arc<dyn ReadStore>) {
     );
 }
 
+fn advance(topic: &str, partition: u32, from: u64, to: u64) -> Advance {
+    Advance {
+        topic: topic.into(),
+        partition,
+        from,
+        to,
+    }
+}
+
 pub async fn positions_commit_with_the_batch(store: Arc<dyn ReadStore>) {
     let mut ev = Events::new();
     let (_, events) = ev.published("ann", "p");
     assert!(store.positions("proj-a").await.expect("read").is_empty());
-    let first = vec![
-        Position::new("imagegram.uploads", 0, 1),
-        Position::new("imagegram.images", 3, 1),
+    let first = [
+        advance("imagegram.uploads", 0, 0, 1),
+        advance("imagegram.images", 3, 0, 1),
     ];
     store.apply("proj-a", &events, &first).await.expect("apply");
-    let moved = vec![Position::new("imagegram.uploads", 0, 9)];
-    store.apply("proj-a", &[], &moved).await.expect("apply");
+    store
+        .apply("proj-a", &[], &[advance("imagegram.uploads", 0, 1, 9)])
+        .await
+        .expect("apply");
     let mut got = store.positions("proj-a").await.expect("read");
     got.sort();
     assert_eq!(
@@ -281,6 +292,37 @@ pub async fn positions_commit_with_the_batch(store: Arc<dyn ReadStore>) {
     assert!(
         store.positions("proj-b").await.expect("read").is_empty(),
         "positions are per projection"
+    );
+}
+
+pub async fn a_second_projector_backs_off_and_applies_nothing(store: Arc<dyn ReadStore>) {
+    let mut ev = Events::new();
+    let (post, mut events) = ev.published("ann", "p");
+    store
+        .apply("proj", &events, &[advance("t", 0, 0, 2)])
+        .await
+        .expect("first projector");
+    let (_, comment) = ev.comment("bob", post, "hi");
+    events = vec![comment];
+    // Both read from offset 2; the first to commit wins.
+    store
+        .apply("proj", &events, &[advance("t", 0, 2, 3)])
+        .await
+        .expect("winner");
+    let loser = store.apply("proj", &events, &[advance("t", 0, 2, 3)]).await;
+    assert!(matches!(loser, Err(StoreError::Conflict(_))), "{loser:?}");
+    let fresh = store.apply("proj", &events, &[advance("t", 0, 0, 3)]).await;
+    assert!(
+        matches!(fresh, Err(StoreError::Conflict(_))),
+        "a stale first batch conflicts too: {fresh:?}"
+    );
+    assert_eq!(
+        store.post(post).await.expect("read").expect("post").comment_count,
+        1
+    );
+    assert_eq!(
+        store.positions("proj").await.expect("read"),
+        vec![Position::new("t", 0, 3)]
     );
 }
 
@@ -364,7 +406,7 @@ macro_rules! read_contract_suite {
             uploads_publish_or_fail, results_that_arrive_before_the_upload_wait_for_it,
             feed_order_and_tie_breaks, last_two_comments_follow_adds_and_deletes,
             only_the_author_deletes_a_comment, duplicates_have_their_effect_once,
-            positions_commit_with_the_batch, idempotency_claims, concurrent_claims_have_one_winner,
+            positions_commit_with_the_batch, a_second_projector_backs_off_and_applies_nothing, idempotency_claims, concurrent_claims_have_one_winner,
             processed_marks);
     };
     (@tests $store:expr; $($name:ident),*) => {
