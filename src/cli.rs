@@ -44,6 +44,11 @@ pub enum Command {
     },
     /// Only the projections (read tables).
     Project,
+    /// Dead letters: what consumers gave up on.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Print a bearer token for a user id, signed with the configured secret.
     Token {
         /// The user id (the token's `sub`).
@@ -54,6 +59,40 @@ pub enum Command {
         #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqAction {
+    /// Show every dead letter, with where it came from and why.
+    List {
+        /// Only this consumer's (default: every consumer's).
+        #[arg(long, value_enum)]
+        consumer: Option<ConsumerName>,
+    },
+    /// Send dead letters not yet replayed back to their source topics.
+    Replay {
+        #[arg(long, value_enum)]
+        consumer: Option<ConsumerName>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConsumerName {
+    ImageConverter,
+    Projector,
+    Notifier,
+}
+
+impl ConsumerName {
+    pub fn consumers(name: Option<ConsumerName>) -> Vec<imagegram_schemas::topics::Consumer> {
+        use imagegram_schemas::topics::Consumer;
+        match name {
+            None => Consumer::ALL.to_vec(),
+            Some(ConsumerName::ImageConverter) => vec![Consumer::ImageConverter],
+            Some(ConsumerName::Projector) => vec![Consumer::Projector],
+            Some(ConsumerName::Notifier) => vec![Consumer::Notifier],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,12 +7,12 @@ use imagegram_eventlog::EventLog;
 use imagegram_ingest::{AppState, Auth, BlobProbe, LogProbe, Outcomes, StoreProbe};
 use imagegram_platform::Shutdown;
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
-use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
+use imagegram_processors::{dead_letters, ImageConverter, Runner, RunnerOptions};
 use imagegram_projections::{Projector, READ_MODEL};
 use imagegram_readstore::ReadStore;
 use tokio::task::JoinSet;
 
-use crate::cli::{Cli, Command, ConvertSettings, HttpSettings, Resize};
+use crate::cli::{Cli, Command, ConsumerName, ConvertSettings, DlqAction, HttpSettings, Resize};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Token {
@@ -46,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             start_processors(&mut roles, &log, &store, &blobs, convert, &shutdown);
         }
         Command::Project => start_projector(&mut roles, &log, &store, &shutdown),
+        Command::Dlq { action } => return dlq(action, &log, &store).await,
         Command::Token { .. } => {}
     }
     // The first role to end (a failure, or the drain after a signal) ends them all.
@@ -63,6 +64,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 type Roles = JoinSet<anyhow::Result<()>>;
+
+async fn dlq(action: &DlqAction, log: &Arc<dyn EventLog>, store: &Arc<dyn ReadStore>) -> anyhow::Result<()> {
+    match action {
+        DlqAction::List { consumer } => {
+            for consumer in ConsumerName::consumers(*consumer) {
+                for entry in dead_letters::list(&**log, consumer).await? {
+                    let l = &entry.letter;
+                    println!(
+                        "{}\t{}#{}@{}\t{}#{}@{}\t{} bytes\t{}",
+                        l.consumer,
+                        consumer.dead_letter_topic().name,
+                        entry.partition,
+                        entry.offset,
+                        l.source_topic,
+                        l.source_partition,
+                        l.source_offset,
+                        l.payload.len(),
+                        l.reason
+                    );
+                }
+            }
+        }
+        DlqAction::Replay { consumer } => {
+            for consumer in ConsumerName::consumers(*consumer) {
+                let sent = dead_letters::replay(log, store, consumer).await?;
+                println!("{}: {sent} dead letters sent back", consumer.group());
+            }
+        }
+    }
+    Ok(())
+}
 
 fn start_projector(
     roles: &mut Roles,

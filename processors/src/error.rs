@@ -5,6 +5,8 @@ use thiserror::Error;
 pub enum ProcessorError {
     #[error("the event log: {0}")]
     Log(#[from] imagegram_eventlog::LogError),
+    #[error("the read store: {0}")]
+    Store(imagegram_readstore::StoreError),
     #[error("encoding an event: {0}")]
     Schema(#[from] imagegram_schemas::SchemaError),
 }

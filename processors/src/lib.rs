@@ -14,11 +14,13 @@
 //! ## Layout
 //! - `convert/`: original → served JPEG (pure: sniff, limits, orientation, resize, encode).
 //! - `converter.rs`: the image-conversion processor around it.
+//! - `dead_letters.rs`: `imagegram dlq list|replay`.
 //! - `runner.rs`: the consumer loop every processor runs in.
 //! - `error.rs`: [`ProcessorError`], this crate's one error type.
 
 pub mod convert;
 mod converter;
+pub mod dead_letters;
 mod error;
 mod runner;
 

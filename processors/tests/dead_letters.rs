@@ -1,0 +1,86 @@
+//! `imagegram dlq list|replay` on the embedded log and SQLite.
+
+use std::sync::Arc;
+
+use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
+use imagegram_eventlog::{EventLog, Position, Record, TopicSpec};
+use imagegram_processors::dead_letters;
+use imagegram_readstore::{ReadStore, SqlStore};
+use imagegram_schemas::dead_letter::{dead_letter, Origin};
+use imagegram_schemas::topics::{self, Consumer};
+use imagegram_schemas::{encode, now_us};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_and_replayed_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(&dir.path().join("log"), Durability::Process).expect("log"));
+    let specs: Vec<TopicSpec> = topics::all()
+        .iter()
+        .map(|t| TopicSpec::new(t.name, t.partitions))
+        .collect();
+    log.create_topics(&specs).await.expect("topics");
+    let store: Arc<dyn ReadStore> = Arc::new(
+        SqlStore::sqlite(&dir.path().join("read.db"))
+            .await
+            .expect("store"),
+    );
+    let consumer = Consumer::ImageConverter;
+    for (i, payload) in [b"first poison".as_slice(), b"second poison".as_slice()]
+        .iter()
+        .enumerate()
+    {
+        let key = format!("post-{i}");
+        let origin = Origin {
+            topic: topics::UPLOADS.name,
+            partition: 1,
+            offset: i as u64,
+            key: key.as_bytes(),
+            value: payload,
+        };
+        let letter = dead_letter(consumer, origin, "undecodable", now_us());
+        let topic = consumer.dead_letter_topic().name;
+        log.append(
+            topic,
+            vec![Record::new(letter.key(), encode(&letter).expect("encode"))],
+        )
+        .await
+        .expect("append");
+    }
+    let listed = dead_letters::list(&*log, consumer).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].letter.reason, "undecodable");
+    assert_eq!(
+        dead_letters::replay(&log, &store, consumer)
+            .await
+            .expect("replay"),
+        2
+    );
+    assert_eq!(
+        dead_letters::replay(&log, &store, consumer)
+            .await
+            .expect("replay again"),
+        0,
+        "each once"
+    );
+    let uploads = topics::UPLOADS;
+    let mut reader = log
+        .read_from(Position::beginning_of(uploads.name, uploads.partitions))
+        .await
+        .expect("reader");
+    let back = reader
+        .poll(100, std::time::Duration::from_secs(5))
+        .await
+        .expect("poll");
+    let mut payloads: Vec<Vec<u8>> = back.iter().map(|r| r.value.clone()).collect();
+    payloads.sort();
+    assert_eq!(
+        payloads,
+        vec![b"first poison".to_vec(), b"second poison".to_vec()]
+    );
+    assert_eq!(
+        dead_letters::list(&*log, consumer).await.expect("list").len(),
+        2,
+        "listing never consumes"
+    );
+}
