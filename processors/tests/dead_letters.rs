@@ -1,11 +1,9 @@
 //! `imagegram dlq list|replay` on the embedded log and SQLite.
 
-use std::sync::Arc;
+mod common;
 
-use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
-use imagegram_eventlog::{EventLog, Position, Record, TopicSpec};
+use imagegram_eventlog::{Position, Record};
 use imagegram_processors::dead_letters;
-use imagegram_readstore::{ReadStore, SqlStore};
 use imagegram_schemas::dead_letter::{dead_letter, Origin};
 use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{encode, now_us};
@@ -13,18 +11,7 @@ use imagegram_schemas::{encode, now_us};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_listed_and_replayed_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let log: Arc<dyn EventLog> =
-        Arc::new(EmbeddedLog::open(&dir.path().join("log"), Durability::Process).expect("log"));
-    let specs: Vec<TopicSpec> = topics::all()
-        .iter()
-        .map(|t| TopicSpec::new(t.name, t.partitions))
-        .collect();
-    log.create_topics(&specs).await.expect("topics");
-    let store: Arc<dyn ReadStore> = Arc::new(
-        SqlStore::sqlite(&dir.path().join("read.db"))
-            .await
-            .expect("store"),
-    );
+    let (log, store) = common::log_and_store(dir.path()).await;
     let consumer = Consumer::ImageConverter;
     for (i, payload) in [b"first poison".as_slice(), b"second poison".as_slice()]
         .iter()

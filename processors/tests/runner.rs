@@ -2,16 +2,16 @@
 //! duplicates have one effect, poison is dead-lettered and the next event
 //! is still processed.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_blobstore::files::FileStore;
 use imagegram_blobstore::{keys, BlobStore};
-use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
-use imagegram_eventlog::{EventLog, Position, Record, TopicSpec};
+use imagegram_eventlog::{EventLog, Position, Record};
 use imagegram_processors::convert::ConvertOptions;
 use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
-use imagegram_readstore::SqlStore;
 use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{decode, encode, Event, EventMeta, ImageFormat, UploadRequested};
 use tokio_util::sync::CancellationToken;
@@ -66,19 +66,8 @@ async fn read_topic(log: &dyn EventLog, topic: &str, at_least: usize) -> Vec<Eve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let log: Arc<dyn EventLog> =
-        Arc::new(EmbeddedLog::open(&dir.path().join("log"), Durability::Process).expect("log"));
-    let specs: Vec<TopicSpec> = topics::all()
-        .iter()
-        .map(|t| TopicSpec::new(t.name, t.partitions))
-        .collect();
-    log.create_topics(&specs).await.expect("topics");
+    let (log, store) = common::log_and_store(dir.path()).await;
     let blobs: Arc<dyn BlobStore> = Arc::new(FileStore::open(&dir.path().join("blobs")).expect("blobs"));
-    let store = Arc::new(
-        SqlStore::sqlite(&dir.path().join("read.db"))
-            .await
-            .expect("store"),
-    );
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     for post in [first, second] {
         blobs
