@@ -12,7 +12,10 @@
 //! conversions that crashed three times) to its dead-letter topic.
 //!
 //! ## Layout
-//! - `convert/`: original → served JPEG (pure: sniff, limits, orientation, resize, encode).
+//! - `convert/`: original → served JPEG, pure: `mod.rs` sniffs, checks the header
+//!   and orients; `png_rows.rs` decodes PNG row by row into `shrink.rs`'s box
+//!   accumulator; `jpeg.rs` decodes JPEG scaled in the DCT domain and encodes
+//!   (libjpeg-turbo); `resize.rs` does the final Lanczos pass.
 //! - `converter.rs`: the image-conversion processor around it.
 //! - `dead_letters.rs`: `imagegram dlq list|replay`.
 //! - `runner.rs`: the consumer loop every processor runs in.

@@ -5,13 +5,23 @@
 //! header and checked before a single pixel is decoded; the decoder runs
 //! under an allocation limit; EXIF orientation is applied; nothing of the
 //! original's metadata is written out.
+//!
+//! Memory does not grow with the original: PNGs are decoded row by row and
+//! box-shrunk as they arrive, JPEGs are scaled by libjpeg-turbo while
+//! decoding, so a 100 MB file converts in about 20 MiB besides its bytes.
 
+mod jpeg;
+mod png_rows;
 mod resize;
+mod shrink;
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor, Read, Seek};
 
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+use image::codecs::{bmp::BmpDecoder, jpeg::JpegDecoder, png::PngDecoder};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, Limits, RgbImage};
 use imagegram_schemas::ImageFormat;
+use shrink::Region;
 
 pub use resize::ResizeMode;
 
@@ -72,22 +82,101 @@ fn format_name(format: ImageFormat) -> &'static str {
 
 /// Converts `original` to a JPEG as `options` say.
 pub fn convert(original: &[u8], options: &ConvertOptions) -> Result<Converted, ConvertError> {
-    let format = ImageFormat::sniff(original).ok_or(ConvertError::NotAnImage)?;
+    convert_from(Cursor::new(original), options)
+}
+
+/// Converts what `source` holds. PNGs are decoded as they are read, so a
+/// file source keeps memory small whatever the file's size; a JPEG is read
+/// whole (libjpeg-turbo decodes from memory), scaled while decoding.
+pub fn convert_from<R: BufRead + Seek>(
+    mut source: R,
+    options: &ConvertOptions,
+) -> Result<Converted, ConvertError> {
+    let format = sniff(&mut source)?;
     let name = format_name(format);
-    let corrupt = |e: image::ImageError| ConvertError::Corrupt {
-        format: name,
-        detail: e.to_string(),
+    let corrupt = |detail: String| ConvertError::Corrupt { format: name, detail };
+    let header = probe(&mut source, format, options)?;
+    let cover = options.mode == ResizeMode::Cover;
+    let rgb = match format {
+        ImageFormat::Png => {
+            let region = Region::visible(header.width, header.height, cover);
+            let factor = shrink::factor(region, options.size);
+            png_rows::decode_shrunk(source, region, factor, options.max_alloc).map_err(corrupt)?
+        }
+        ImageFormat::Jpeg => {
+            let mut bytes = Vec::new();
+            source
+                .read_to_end(&mut bytes)
+                .map_err(|e| corrupt(e.to_string()))?;
+            match jpeg::decode_scaled(&bytes, options.size, cover).map_err(corrupt)? {
+                Some(rgb) => rgb,
+                None => decode_whole(Cursor::new(&bytes), format, options)?,
+            }
+        }
+        ImageFormat::Bmp => decode_whole(source, format, options)?,
     };
-    let codec = match format {
-        ImageFormat::Png => image::ImageFormat::Png,
-        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
-        ImageFormat::Bmp => image::ImageFormat::Bmp,
-    };
-    let mut reader = ImageReader::with_format(Cursor::new(original), codec);
+    let mut oriented = DynamicImage::ImageRgb8(rgb);
+    oriented.apply_orientation(header.orientation);
+    let out =
+        resize::resize(&oriented.into_rgb8(), options.size, options.mode).map_err(ConvertError::Encode)?;
+    let jpeg = jpeg::encode(&out, options.quality).map_err(ConvertError::Encode)?;
+    Ok(Converted {
+        jpeg,
+        width: out.width(),
+        height: out.height(),
+    })
+}
+
+/// The format, from the first bytes; `source` is left at its start.
+fn sniff<R: Read + Seek>(source: &mut R) -> Result<ImageFormat, ConvertError> {
+    let mut magic = Vec::with_capacity(16);
+    source
+        .by_ref()
+        .take(16)
+        .read_to_end(&mut magic)
+        .map_err(|_| ConvertError::NotAnImage)?;
+    source.rewind().map_err(|_| ConvertError::NotAnImage)?;
+    ImageFormat::sniff(&magic).ok_or(ConvertError::NotAnImage)
+}
+
+struct Header {
+    width: u32,
+    height: u32,
+    orientation: Orientation,
+}
+
+fn decoder_for<'a, R: BufRead + Seek + 'a>(
+    source: R,
+    format: ImageFormat,
+    options: &ConvertOptions,
+) -> Result<Box<dyn ImageDecoder + 'a>, ConvertError> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(options.max_alloc);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let decoder: Result<Box<dyn ImageDecoder>, _> = match format {
+        ImageFormat::Png => PngDecoder::with_limits(source, limits.clone()).map(|d| Box::new(d) as _),
+        ImageFormat::Jpeg => JpegDecoder::new(source).map(|d| Box::new(d) as _),
+        ImageFormat::Bmp => BmpDecoder::new(source).map(|d| Box::new(d) as _),
+    };
+    let mut decoder = decoder.map_err(|e| ConvertError::Corrupt {
+        format: format_name(format),
+        detail: e.to_string(),
+    })?;
+    decoder.set_limits(limits).map_err(|e| ConvertError::Corrupt {
+        format: format_name(format),
+        detail: e.to_string(),
+    })?;
+    Ok(decoder)
+}
+
+/// Reads the header only and refuses what is too large before a single
+/// pixel is decoded; `source` is left at its start.
+fn probe<R: BufRead + Seek>(
+    source: &mut R,
+    format: ImageFormat,
+    options: &ConvertOptions,
+) -> Result<Header, ConvertError> {
+    let name = format_name(format);
+    let mut decoder = decoder_for(&mut *source, format, options)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > options.max_pixels {
         return Err(ConvertError::TooLarge {
@@ -102,19 +191,33 @@ pub fn convert(original: &[u8], options: &ConvertOptions) -> Result<Converted, C
             detail: "the image has no pixels".into(),
         });
     }
-    let orientation = decoder.orientation().map_err(corrupt)?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    image.apply_orientation(orientation);
-    let rgb = resize::flatten_to_rgb(image);
-    let out = resize::resize(&rgb, options.size, options.mode).map_err(ConvertError::Encode)?;
-    let mut jpeg = Vec::with_capacity(128 * 1024);
-    let encoder =
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, options.quality.clamp(1, 100));
-    out.write_with_encoder(encoder)
-        .map_err(|e| ConvertError::Encode(e.to_string()))?;
-    Ok(Converted {
-        jpeg,
-        width: out.width(),
-        height: out.height(),
+    let orientation = decoder.orientation().map_err(|e| ConvertError::Corrupt {
+        format: name,
+        detail: e.to_string(),
+    })?;
+    drop(decoder);
+    source.rewind().map_err(|e| ConvertError::Corrupt {
+        format: name,
+        detail: e.to_string(),
+    })?;
+    Ok(Header {
+        width,
+        height,
+        orientation,
     })
+}
+
+/// The general decoder, whole image in memory (BMP, CMYK JPEG); bounded by
+/// the pixel limit checked first and the decoder's allocation limit.
+fn decode_whole<R: BufRead + Seek>(
+    source: R,
+    format: ImageFormat,
+    options: &ConvertOptions,
+) -> Result<RgbImage, ConvertError> {
+    let decoder = decoder_for(source, format, options)?;
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| ConvertError::Corrupt {
+        format: format_name(format),
+        detail: e.to_string(),
+    })?;
+    Ok(resize::flatten_to_rgb(image))
 }

@@ -43,7 +43,7 @@ pub fn target_size(w: u32, h: u32, size: u32, mode: ResizeMode) -> (u32, u32) {
     }
 }
 
-pub fn resize(src: &RgbImage, size: u32, mode: ResizeMode) -> Result<DynamicImage, String> {
+pub fn resize(src: &RgbImage, size: u32, mode: ResizeMode) -> Result<RgbImage, String> {
     let (w, h) = target_size(src.width(), src.height(), size, mode);
     let mut dst = Image::new(w, h, PixelType::U8x3);
     let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
@@ -53,8 +53,7 @@ pub fn resize(src: &RgbImage, size: u32, mode: ResizeMode) -> Result<DynamicImag
     Resizer::new()
         .resize(src, &mut dst, &options)
         .map_err(|e| e.to_string())?;
-    let out = RgbImage::from_raw(w, h, dst.into_vec()).ok_or("resized buffer has the wrong size")?;
-    Ok(DynamicImage::ImageRgb8(out))
+    Ok(RgbImage::from_raw(w, h, dst.into_vec()).ok_or("resized buffer has the wrong size")?)
 }
 
 #[cfg(test)]
