@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::EventLog;
-use imagegram_ingest::{AppState, Auth, BlobProbe, LogProbe, Outcomes, StoreProbe};
+use imagegram_ingest::{AppState, Auth, BlobProbe, LogProbe, Notifications, StoreProbe};
 use imagegram_platform::Shutdown;
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
 use imagegram_processors::{dead_letters, ImageConverter, Runner, RunnerOptions};
@@ -152,7 +152,7 @@ async fn start_gateway(
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let secret = imagegram_ingest::load_or_create_secret(http.jwt_secret.as_deref(), &cli.common.data_dir)?;
-    let outcomes = Outcomes::follow(Arc::clone(&log), shutdown.token()).await?;
+    let notifications = Notifications::follow(Arc::clone(&log), Arc::clone(&store), shutdown.token()).await?;
     let probes: Vec<Box<dyn imagegram_ingest::Probe>> = vec![
         Box::new(LogProbe(Arc::clone(&log))),
         Box::new(StoreProbe(Arc::clone(&store))),
@@ -163,7 +163,8 @@ async fn start_gateway(
         blobs,
         store,
         auth: Auth::from_secret(&secret),
-        outcomes,
+        notifications,
+        shutdown: shutdown.token(),
         probes: Arc::new(probes),
     };
     let listener = imagegram_ingest::bind(&http.listen).await?;

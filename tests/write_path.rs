@@ -1,40 +1,14 @@
 //! The write path over HTTP, as clients use it: every status code, both
 //! infrastructures (embedded; Kafka + S3 + MySQL when configured).
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{image_form, png, App, Infra};
-
-async fn publish(app: &App, token: &str, caption: &str) -> Value {
-    let response = app
-        .client
-        .post(app.url("/v1/posts?wait=60"))
-        .bearer_auth(token)
-        .multipart(image_form(png(640, 480), "photo.png", caption))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(
-        response.status(),
-        StatusCode::CREATED,
-        "published within the wait"
-    );
-    response.json().await.expect("post json")
-}
-
-async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/v1/posts/{post}/comments")))
-        .bearer_auth(token)
-        .json(&json!({ "content": content }))
-        .send()
-        .await
-        .expect("comment")
-}
+use support::{comment, image_form, png, publish, App, Infra};
 
 /// Polls a post until `check` holds (the read side is eventually consistent).
 async fn eventually(app: &App, post: &str, check: impl Fn(&Value) -> bool) -> Value {
@@ -364,19 +338,6 @@ async fn the_original_routes_still_work(infra: Infra) {
     assert_eq!(feed["posts"][0]["image_id"], json!(id));
     assert_eq!(feed["posts"][0]["comments"], json!(["old client"]));
     assert!(feed["posts"][0]["created_timestamp"].is_i64());
-}
-
-macro_rules! on_both {
-    ($($name:ident),*) => {
-        mod embedded {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Infra::Embedded).await })*
-        }
-        mod distributed {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Infra::Distributed).await })*
-        }
-    };
 }
 
 on_both!(

@@ -12,7 +12,9 @@
 //! - `posts.rs` and `upload_stream.rs`: creating posts from streamed uploads.
 //! - `comments.rs`: adding and deleting comments.
 //! - `idempotency.rs`: `Idempotency-Key` claims, replays and conflicts.
-//! - `outcomes.rs`: conversion results followed from the log (`?wait=`).
+//! - `notifications.rs`: what each user is told, followed from the log;
+//!   `events.rs` streams it as Server-Sent Events (`GET /v1/events`), and
+//!   `?wait=` on uploads waits on it.
 //! - `reads.rs`: a post, its image, the old feed route.
 //! - `legacy.rs`: the original system's write routes.
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
@@ -22,11 +24,12 @@
 mod auth;
 mod comments;
 mod error;
+mod events;
 mod health;
 mod idempotency;
 mod legacy;
+mod notifications;
 mod openapi;
-mod outcomes;
 mod posts;
 mod problem;
 mod reads;
@@ -37,6 +40,6 @@ mod views;
 pub use auth::{load_or_create_secret, Auth};
 pub use error::IngestError;
 pub use health::{BlobProbe, LogProbe, Probe, StoreProbe};
-pub use outcomes::Outcomes;
+pub use notifications::Notifications;
 pub use problem::Problem;
 pub use server::{bind, router, serve, AppState};

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         crate::reads::old_feed,
         crate::health::healthz,
         crate::health::readyz,
+        crate::events::events,
     ),
     components(schemas(crate::Problem)),
     modifiers(&BearerAuth)

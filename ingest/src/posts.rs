@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::User;
 use crate::idempotency::{self, Decision, Stored};
-use crate::outcomes::Outcome;
+use crate::notifications::{Notice, Subscription};
 use crate::server::AppState;
 use crate::upload_stream::{drain, store_field, text_field, StoredImage};
 use crate::views::{timestamp, PostJson};
@@ -115,7 +115,7 @@ pub async fn create(
         byte_size: image.size as i64,
         original_filename: filename,
     });
-    let mut outcomes = state.outcomes.subscribe();
+    let mut outcomes = state.notifications.subscribe(&user);
     if let Err(problem) = append(&state, &event).await {
         if let Some(key) = key.as_deref() {
             idempotency::release(&*state.store, &user, key).await;
@@ -205,7 +205,7 @@ pub async fn append(state: &AppState, event: &Event) -> Result<(), Problem> {
 async fn await_outcome(
     state: &AppState,
     post_id: Uuid,
-    outcomes: &mut crate::outcomes::Subscription,
+    outcomes: &mut Subscription,
     wait: Duration,
     location: &str,
 ) -> Option<Response> {
@@ -213,7 +213,7 @@ async fn await_outcome(
     let outcome = tokio::time::timeout_at(deadline, outcomes.outcome_of(post_id))
         .await
         .ok()??;
-    if let Outcome::Failed(reason) = outcome {
+    if let Notice::Failed { reason } = outcome {
         return Some(
             Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason).into_response(),
         );

@@ -17,9 +17,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Auth;
 use crate::health::{healthz, readyz, Probe};
-use crate::outcomes::Outcomes;
+use crate::notifications::Notifications;
 use crate::upload_stream::MAX_IMAGE_BYTES;
-use crate::{comments, legacy, openapi, posts, reads, IngestError};
+use crate::{comments, events, legacy, openapi, posts, reads, IngestError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -28,7 +28,9 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub store: Arc<dyn ReadStore>,
     pub auth: Auth,
-    pub outcomes: Arc<Outcomes>,
+    pub notifications: Arc<Notifications>,
+    /// Cancelled at shutdown: long-lived responses (event streams) end.
+    pub shutdown: CancellationToken,
     pub probes: Arc<Vec<Box<dyn Probe>>>,
 }
 
@@ -56,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/post", get(reads::old_feed))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/v1/events", get(events::events))
         .route("/openapi.json", get(openapi::openapi_json))
         .layer(RequestBodyLimitLayer::new(SMALL_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -7,6 +7,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use serde_json::{json, Value};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_imagegram");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,4 +188,50 @@ pub fn image_form(bytes: Vec<u8>, file_name: &str, caption: &str) -> reqwest::mu
             reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
         )
         .text("caption", caption.to_owned())
+}
+
+/// Uploads a 640x480 PNG and waits until it is published.
+pub async fn publish(app: &App, token: &str, caption: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url("/v1/posts?wait=60"))
+        .bearer_auth(token)
+        .multipart(image_form(png(640, 480), "photo.png", caption))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::CREATED,
+        "published within the wait"
+    );
+    response.json().await.expect("post json")
+}
+
+/// Comments `content` on `post` as the token's user.
+pub async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/v1/posts/{post}/comments")))
+        .bearer_auth(token)
+        .json(&json!({ "content": content }))
+        .send()
+        .await
+        .expect("comment")
+}
+
+/// Runs each named `async fn(Infra)` as two tests: `embedded::name` and
+/// `distributed::name` (which passes without running when the services
+/// are not configured).
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::support::Infra::Embedded).await })*
+        }
+        mod distributed {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::support::Infra::Distributed).await })*
+        }
+    };
 }

@@ -1,0 +1,139 @@
+//! `GET /v1/events`: each user hears about their own posts — published,
+//! failed, commented on by someone else — and nothing of anyone else's,
+//! on both infrastructures.
+
+#[macro_use]
+mod support;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::{comment, image_form, png, publish, App, Infra};
+
+/// Reads Server-Sent Events from a response, skipping keep-alive comments.
+struct Events {
+    bytes: futures::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(app: &App, token: &str) -> Events {
+        let response = app
+            .client
+            .get(app.url("/v1/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(response.status(), StatusCode::OK);
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        Events {
+            bytes: response.bytes_stream().map(|b| b.map(|b| b.to_vec())).boxed(),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event's name and data, failing after 60 s.
+    async fn next(&mut self) -> (String, Value) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim_start().to_owned())
+                };
+                if let (Some(name), Some(data)) = (field("event:"), field("data:")) {
+                    return (name, serde_json::from_str(&data).expect("event data is JSON"));
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.bytes.next())
+                .await
+                .expect("an event within 60 s")
+                .expect("the stream stays open")
+                .expect("stream bytes");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+async fn each_user_hears_about_their_own_posts(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "each_user_hears_about_their_own_posts") else {
+        return;
+    };
+    let (ann, bob) = (app.token("ann"), app.token("bob"));
+    let mut ann_events = Events::open(&app, &ann).await;
+    let mut bob_events = Events::open(&app, &bob).await;
+
+    let post = publish(&app, &ann, "harbour").await;
+    let id = post["id"].as_str().expect("id").to_owned();
+    let (name, data) = ann_events.next().await;
+    assert_eq!(
+        (name.as_str(), data["post_id"].as_str()),
+        ("post.published", Some(id.as_str()))
+    );
+    assert_eq!(data["image_url"], format!("/v1/images/{id}.jpg"));
+
+    // Ann's own comment tells her nothing; Bob's does.
+    assert_eq!(
+        comment(&app, &ann, &id, "my own").await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        comment(&app, &bob, &id, "lovely light").await.status(),
+        StatusCode::CREATED
+    );
+    let (name, data) = ann_events.next().await;
+    assert_eq!(name, "comment.added", "{data}");
+    assert_eq!(data["post_id"], id.as_str());
+    assert_eq!(data["comment"]["creator"], "bob");
+    assert_eq!(data["comment"]["content"], "lovely light");
+
+    // Bob's first event is his own failure, not anything of Ann's.
+    let mut broken = png(64, 64);
+    broken.truncate(broken.len() / 2);
+    let failed = app
+        .client
+        .post(app.url("/v1/posts"))
+        .bearer_auth(&bob)
+        .multipart(image_form(broken, "half.png", "oops"))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(failed.status(), StatusCode::ACCEPTED);
+    let failed: Value = failed.json().await.expect("json");
+    let (name, data) = bob_events.next().await;
+    assert_eq!(name, "post.failed");
+    assert_eq!(data["post_id"], failed["id"]);
+    assert!(
+        data["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("corrupt png")),
+        "{data}"
+    );
+}
+
+async fn events_need_a_token(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "events_need_a_token") else {
+        return;
+    };
+    let response = app
+        .client
+        .get(app.url("/v1/events"))
+        .send()
+        .await
+        .expect("events");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+}
+
+on_both!(each_user_hears_about_their_own_posts, events_need_a_token);
