@@ -1,6 +1,5 @@
-//! `imagegram dlq list|replay` on the embedded log and SQLite.
-
-mod common;
+//! `imagegram dlq list|replay`, on the embedded log and SQLite and on
+//! Kafka and MySQL.
 
 use imagegram_eventlog::{Position, Record};
 use imagegram_processors::dead_letters;
@@ -9,9 +8,21 @@ use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{encode, now_us};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dead_letters_are_listed_and_replayed_once() {
+async fn embedded() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (log, store) = common::log_and_store(dir.path()).await;
+    dead_letters_are_listed_and_replayed_once(imagegram_testkit::embedded(dir.path()).await).await;
+}
+
+/// On Kafka (Tansu), MySQL and S3 (moto) when configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed() {
+    if let Some(stack) = imagegram_testkit::distributed().await {
+        dead_letters_are_listed_and_replayed_once(stack).await;
+    }
+}
+
+async fn dead_letters_are_listed_and_replayed_once(stack: imagegram_testkit::Stack) {
+    let (log, store) = (stack.log, stack.store);
     let consumer = Consumer::ImageConverter;
     for (i, payload) in [b"first poison".as_slice(), b"second poison".as_slice()]
         .iter()

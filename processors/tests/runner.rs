@@ -1,14 +1,12 @@
-//! The converter in its runner on the embedded log, files and SQLite:
+//! The converter in its runner, on the embedded log, files and SQLite and
+//! on Kafka, S3 and MySQL:
 //! duplicates have one effect, poison is dead-lettered and the next event
 //! is still processed.
-
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use imagegram_blobstore::files::FileStore;
-use imagegram_blobstore::{keys, BlobStore};
+use imagegram_blobstore::keys;
 use imagegram_eventlog::{EventLog, Position, Record};
 use imagegram_processors::convert::ConvertOptions;
 use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
@@ -64,10 +62,25 @@ async fn read_topic(log: &dyn EventLog, topic: &str, at_least: usize) -> Vec<Eve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next() {
+async fn embedded() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (log, store) = common::log_and_store(dir.path()).await;
-    let blobs: Arc<dyn BlobStore> = Arc::new(FileStore::open(&dir.path().join("blobs")).expect("blobs"));
+    duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(
+        imagegram_testkit::embedded(dir.path()).await,
+    )
+    .await;
+}
+
+/// On Kafka (Tansu), MySQL and S3 (moto) when configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed() {
+    if let Some(stack) = imagegram_testkit::distributed().await {
+        duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack).await;
+    }
+}
+
+async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: imagegram_testkit::Stack) {
+    let (log, store) = (stack.log, stack.store);
+    let blobs = stack.blobs;
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     for post in [first, second] {
         blobs

@@ -20,14 +20,44 @@ fn scale_for(width: usize, height: usize, size: usize, cover: bool) -> ScalingFa
         .unwrap_or(ScalingFactor::ONE)
 }
 
+/// Bytes of DCT coefficients a progressive JPEG keeps while decoding: two
+/// per sample of every component, whatever the output scale.
+fn progressive_coefficient_bytes(width: usize, height: usize, subsamp: Subsamp) -> u64 {
+    let samples_per_pixel_x2 = match subsamp {
+        Subsamp::Gray => 2,
+        Subsamp::Sub2x2 | Subsamp::Sub4x1 | Subsamp::Sub1x4 => 3,
+        Subsamp::Sub2x1 | Subsamp::Sub1x2 => 4,
+        _ => 6,
+    };
+    width as u64 * height as u64 * samples_per_pixel_x2
+}
+
 /// Decodes `bytes` scaled for an output of `size`. `Ok(None)` when
 /// libjpeg-turbo cannot give RGB for this file (CMYK, YCCK), so the caller
-/// can use the general decoder.
-pub fn decode_scaled(bytes: &[u8], size: u32, cover: bool) -> Result<Option<RgbImage>, String> {
+/// can use the general decoder. A progressive file whose coefficients would
+/// need more than `max_alloc` bytes is refused before decoding.
+pub fn decode_scaled(
+    bytes: &[u8],
+    size: u32,
+    cover: bool,
+    max_alloc: u64,
+) -> Result<Option<RgbImage>, String> {
     let mut decompressor = Decompressor::new().map_err(|e| e.to_string())?;
     let header = decompressor.read_header(bytes).map_err(|e| e.to_string())?;
     if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
         return Ok(None);
+    }
+    if header.is_progressive {
+        let needed = progressive_coefficient_bytes(header.width, header.height, header.subsamp);
+        if needed > max_alloc {
+            return Err(format!(
+                "a progressive {}x{} image needs {} MB to decode, the limit is {} MB",
+                header.width,
+                header.height,
+                needed / 1_000_000,
+                max_alloc / 1_000_000
+            ));
+        }
     }
     let scale = if header.is_lossless {
         ScalingFactor::ONE
@@ -93,5 +123,11 @@ mod tests {
         assert_eq!(f.scale(4000), 1000);
         let f = scale_for(500, 400, 600, true);
         assert_eq!(f.scale(400), 400);
+    }
+
+    #[test]
+    fn progressive_coefficients_grow_with_chroma() {
+        assert_eq!(progressive_coefficient_bytes(100, 100, Subsamp::Sub2x2), 30_000);
+        assert_eq!(progressive_coefficient_bytes(100, 100, Subsamp::None), 60_000);
     }
 }

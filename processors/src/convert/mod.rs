@@ -35,7 +35,8 @@ pub struct ConvertOptions {
     pub quality: u8,
     /// Largest original accepted, in pixels (width × height).
     pub max_pixels: u64,
-    /// Most memory the decoder may allocate, in bytes.
+    /// Most memory a decoder may allocate, in bytes; with the original
+    /// itself (at most 100 MB) this keeps a conversion under 512 MB.
     pub max_alloc: u64,
 }
 
@@ -46,7 +47,7 @@ impl Default for ConvertOptions {
             mode: ResizeMode::Cover,
             quality: 85,
             max_pixels: 100_000_000,
-            max_alloc: 512 * 1024 * 1024,
+            max_alloc: 256 * 1024 * 1024,
         }
     }
 }
@@ -108,7 +109,7 @@ pub fn convert_from<R: BufRead + Seek>(
             source
                 .read_to_end(&mut bytes)
                 .map_err(|e| corrupt(e.to_string()))?;
-            match jpeg::decode_scaled(&bytes, options.size, cover).map_err(corrupt)? {
+            match jpeg::decode_scaled(&bytes, options.size, cover, options.max_alloc).map_err(corrupt)? {
                 Some(rgb) => rgb,
                 None => decode_whole(Cursor::new(&bytes), format, options)?,
             }

@@ -1,0 +1,128 @@
+//! # imagegram-testkit
+//!
+//! What tests of several crates share: each port's adapters opened fresh
+//! and isolated for one test — the embedded log, files and SQLite under a
+//! directory, or Kafka (a topic prefix of its own), S3 (a bucket of its
+//! own) and MySQL (a database of its own) from `IMAGEGRAM_TEST_*`. Never a
+//! dependency of shipped code.
+//!
+//! ## Layout
+//! - `lib.rs`: [`Stack`], [`embedded`], [`distributed`] and one opener per adapter.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use imagegram_blobstore::files::FileStore;
+use imagegram_blobstore::s3::{S3Config, S3Store};
+use imagegram_blobstore::BlobStore;
+use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
+use imagegram_eventlog::kafka::{KafkaConfig, KafkaLog};
+use imagegram_eventlog::{EventLog, Namespaced, TopicSpec};
+use imagegram_readstore::{ReadStore, SqlStore};
+use imagegram_schemas::topics;
+use sqlx::Connection;
+
+/// A log with every topic created, a read store and a blob store.
+#[derive(Clone)]
+pub struct Stack {
+    pub name: &'static str,
+    pub log: Arc<dyn EventLog>,
+    pub store: Arc<dyn ReadStore>,
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+/// A configured service address, if any.
+pub fn setting(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn with_topics(log: Arc<dyn EventLog>) -> Arc<dyn EventLog> {
+    let specs: Vec<TopicSpec> = topics::all()
+        .iter()
+        .map(|t| TopicSpec::new(t.name, t.partitions))
+        .collect();
+    log.create_topics(&specs).await.expect("create topics");
+    log
+}
+
+/// The embedded log (every topic) under `dir`.
+pub async fn embedded_log(dir: &Path) -> Arc<dyn EventLog> {
+    with_topics(Arc::new(
+        EmbeddedLog::open(&dir.join("log"), Durability::Process).expect("embedded log"),
+    ))
+    .await
+}
+
+/// Kafka under a topic prefix of this test's own, every topic created.
+pub async fn kafka_log() -> Option<Arc<dyn EventLog>> {
+    let mut config = KafkaConfig::new(setting("IMAGEGRAM_TEST_KAFKA_BROKERS")?);
+    config.client_id = "imagegram-test".into();
+    let kafka: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(config).expect("kafka client"));
+    Some(with_topics(Namespaced::wrap(kafka, &format!("{}.", unique("test-")))).await)
+}
+
+/// S3 with a bucket of this test's own.
+pub async fn s3_store() -> Option<Arc<dyn BlobStore>> {
+    let mut config = S3Config::new(unique("imagegram-test-"));
+    config.endpoint = Some(setting("IMAGEGRAM_TEST_S3_ENDPOINT")?);
+    config.path_style = true;
+    config.access_key_id = Some("test".into());
+    config.secret_access_key = Some("test".into());
+    config.part_size = 5 * 1024 * 1024;
+    Some(Arc::new(S3Store::connect(config).await.expect("s3 store")))
+}
+
+/// MySQL with a database of this test's own, migrated.
+pub async fn mysql_store() -> Option<Arc<dyn ReadStore>> {
+    let url = setting("IMAGEGRAM_TEST_MYSQL_URL")?;
+    let name = unique("imagegram_test_");
+    sqlx::any::install_default_drivers();
+    let mut admin = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("connect to MySQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+    Some(Arc::new(
+        SqlStore::connect(&format!("{base}/{name}"), 8)
+            .await
+            .expect("mysql store"),
+    ))
+}
+
+/// The embedded stack: log, SQLite and files under `dir`.
+pub async fn embedded(dir: &Path) -> Stack {
+    Stack {
+        name: "embedded",
+        log: embedded_log(dir).await,
+        store: Arc::new(
+            SqlStore::sqlite(&dir.join("read.db"))
+                .await
+                .expect("sqlite store"),
+        ),
+        blobs: Arc::new(FileStore::open(&dir.join("blobs")).expect("file store")),
+    }
+}
+
+/// Kafka, MySQL and S3, or `None` (and a note) when any is not configured.
+pub async fn distributed() -> Option<Stack> {
+    let stack = async {
+        Some(Stack {
+            name: "distributed",
+            log: kafka_log().await?,
+            store: mysql_store().await?,
+            blobs: s3_store().await?,
+        })
+    }
+    .await;
+    if stack.is_none() {
+        eprintln!("skipped: IMAGEGRAM_TEST_KAFKA_BROKERS, _S3_ENDPOINT and _MYSQL_URL are not all set");
+    }
+    stack
+}
