@@ -1,7 +1,8 @@
 //! Folding events into the read tables. A batch and the positions it
 //! reached commit together, so after any crash the projection resumes
 //! exactly where its effects end. Every statement is also idempotent by id,
-//! so an event that reaches the log twice has its effect once.
+//! so an event that reaches the log twice has its effect once. Runs of
+//! added comments go through `comment_runs.rs`, a few statements per run.
 
 use std::collections::BTreeSet;
 
@@ -36,9 +37,9 @@ pub(super) async fn positions(store: &SqlStore, projection: &str) -> Result<Vec<
         .collect()
 }
 
-struct Batch<'a> {
-    store: &'a SqlStore,
-    tx: Transaction<'static, Any>,
+pub(super) struct Batch<'a> {
+    pub(super) store: &'a SqlStore,
+    pub(super) tx: Transaction<'static, Any>,
     report: Applied,
     /// Posts whose last two comments must be recomputed.
     comments_changed: BTreeSet<Uuid>,
@@ -62,16 +63,24 @@ pub(super) async fn apply(
     for advance in advances {
         batch.advance(projection, advance).await?;
     }
+    // Comments added in a row are applied together; anything else first
+    // applies the run before it, so log order holds.
+    let mut run: Vec<&CommentAdded> = Vec::new();
     for event in events {
+        if let Event::CommentAdded(e) = event {
+            run.push(e);
+            continue;
+        }
+        batch.comment_run(&std::mem::take(&mut run)).await?;
         match event {
             Event::UploadRequested(e) => batch.upload_requested(e).await?,
             Event::ImageConverted(e) => batch.image_converted(e).await?,
             Event::ConversionFailed(e) => batch.conversion_failed(e).await?,
-            Event::CommentAdded(e) => batch.comment_added(e).await?,
             Event::CommentDeleted(e) => batch.comment_deleted(e).await?,
-            Event::DeadLettered(_) => continue,
+            Event::CommentAdded(_) | Event::DeadLettered(_) => continue,
         }
     }
+    batch.comment_run(&run).await?;
     for post in std::mem::take(&mut batch.comments_changed) {
         batch.refresh_last_comments(post).await?;
     }
@@ -122,7 +131,7 @@ impl Batch<'_> {
         }
     }
 
-    fn touched(&mut self, post: Uuid) {
+    pub(super) fn touched(&mut self, post: Uuid) {
         self.report.applied += 1;
         self.report.touched.push(post);
     }
@@ -192,34 +201,6 @@ impl Batch<'_> {
                    status = CASE WHEN status = 'published' THEN status ELSE 'failed' END, \
                    version = version + 1";
         self.upsert_post(row, set).await?;
-        self.touched(e.meta.post_id);
-        Ok(())
-    }
-
-    async fn comment_added(&mut self, e: &CommentAdded) -> Result<(), StoreError> {
-        let sql = format!(
-            "{} INTO comments (id, post_id, creator, content, created_at, deleted) VALUES (?, ?, ?, ?, ?, 0)",
-            self.store.dialect.insert_ignore()
-        );
-        let inserted = sqlx::query(&sql)
-            .bind(e.comment_id.to_string())
-            .bind(e.meta.post_id.to_string())
-            .bind(&e.meta.actor)
-            .bind(&e.content)
-            .bind(e.meta.occurred_at)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected();
-        if inserted == 0 {
-            return Ok(()); // seen before: its effect is already here
-        }
-        let row = PostRow {
-            comment_count: 1,
-            ..PostRow::placeholder(e.meta.post_id, e.meta.occurred_at, "processing")
-        };
-        self.upsert_post(row, "comment_count = comment_count + 1, version = version + 1")
-            .await?;
-        self.comments_changed.insert(e.meta.post_id);
         self.touched(e.meta.post_id);
         Ok(())
     }
