@@ -15,7 +15,7 @@
 //! - `sql/mod.rs`: connecting, pragmas, migrations (`migrations/<dialect>/`).
 //! - `sql/dialect.rs`: the SQL that differs between MySQL and SQLite.
 //! - `sql/apply.rs`: folding a batch of events into the tables, exactly once;
-//!   `sql/comment_runs.rs`: runs of added comments, a few statements per run.
+//!   `sql/comment_batch.rs`: a batch's comments, planned in memory, a few statements in all.
 //! - `sql/queries.rs`: posts, comments and feed pages.
 //! - `sql/requests.rs`: idempotency keys and processed-event marks.
 //! - `error.rs`: [`StoreError`], this crate's one error type.

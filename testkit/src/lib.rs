@@ -8,6 +8,10 @@
 //!
 //! ## Layout
 //! - `lib.rs`: [`Stack`], [`embedded`], [`distributed`] and one opener per adapter.
+//! - `workload.rs`: reproducible traffic (posts, skewed comments, deletes,
+//!   forged deletes) and the counts it must leave.
+
+pub mod workload;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -125,4 +129,17 @@ pub async fn distributed() -> Option<Stack> {
         eprintln!("skipped: IMAGEGRAM_TEST_KAFKA_BROKERS, _S3_ENDPOINT and _MYSQL_URL are not all set");
     }
     stack
+}
+
+/// Waits until `projection` has read `total` records in all, failing after `patience`.
+pub async fn caught_up(store: &dyn ReadStore, projection: &str, total: u64, patience: std::time::Duration) {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let done: u64 = store.positions(projection).await.expect("positions").iter().map(|p| p.offset).sum();
+        if done >= total {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{projection} read {done} of {total} records");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

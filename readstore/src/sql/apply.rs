@@ -1,20 +1,17 @@
 //! Folding events into the read tables. A batch and the positions it
 //! reached commit together, so after any crash the projection resumes
 //! exactly where its effects end. Every statement is also idempotent by id,
-//! so an event that reaches the log twice has its effect once. Runs of
-//! added comments go through `comment_runs.rs`, a few statements per run.
-
-use std::collections::BTreeSet;
+//! so an event that reaches the log twice has its effect once. A batch's
+//! comments go through `comment_batch.rs`, a few statements in all.
 
 use imagegram_eventlog::Position;
-use imagegram_schemas::{
-    CommentAdded, CommentDeleted, ConversionFailed, Event, ImageConverted, UploadRequested,
-};
+use imagegram_schemas::{ConversionFailed, Event, ImageConverted, UploadRequested};
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{now_us, text, SqlStore};
-use crate::{Advance, Applied, CommentView, StoreError};
+use super::comment_batch::CommentEvent;
+use super::SqlStore;
+use crate::{Advance, Applied, StoreError};
 
 const POST_COLUMNS: &str = "(id, requested, creator, caption, created_at, status, failure_reason, \
      original_key, image_key, width, height, comment_count, last_comments, version)";
@@ -40,9 +37,7 @@ pub(super) async fn positions(store: &SqlStore, projection: &str) -> Result<Vec<
 pub(super) struct Batch<'a> {
     pub(super) store: &'a SqlStore,
     pub(super) tx: Transaction<'static, Any>,
-    report: Applied,
-    /// Posts whose last two comments must be recomputed.
-    comments_changed: BTreeSet<Uuid>,
+    pub(super) report: Applied,
 }
 
 pub(super) async fn apply(
@@ -56,34 +51,26 @@ pub(super) async fn apply(
         store,
         tx,
         report: Applied::default(),
-        comments_changed: BTreeSet::new(),
     };
     // Positions first: the row locks taken here make a second projector wait,
     // then find the positions moved and back off before doing anything.
     for advance in advances {
         batch.advance(projection, advance).await?;
     }
-    // Comments added in a row are applied together; anything else first
-    // applies the run before it, so log order holds.
-    let mut run: Vec<&CommentAdded> = Vec::new();
+    // Post events and comment events touch different columns, so they
+    // commute: post events one by one, then all comments together.
+    let mut comments = Vec::new();
     for event in events {
-        if let Event::CommentAdded(e) = event {
-            run.push(e);
-            continue;
-        }
-        batch.comment_run(&std::mem::take(&mut run)).await?;
         match event {
             Event::UploadRequested(e) => batch.upload_requested(e).await?,
             Event::ImageConverted(e) => batch.image_converted(e).await?,
             Event::ConversionFailed(e) => batch.conversion_failed(e).await?,
-            Event::CommentDeleted(e) => batch.comment_deleted(e).await?,
-            Event::CommentAdded(_) | Event::DeadLettered(_) => continue,
+            Event::CommentAdded(e) => comments.push(CommentEvent::Added(e)),
+            Event::CommentDeleted(e) => comments.push(CommentEvent::Deleted(e)),
+            Event::DeadLettered(_) => continue,
         }
     }
-    batch.comment_run(&run).await?;
-    for post in std::mem::take(&mut batch.comments_changed) {
-        batch.refresh_last_comments(post).await?;
-    }
+    batch.apply_comments(&comments).await?;
     batch.tx.commit().await?;
     let mut report = batch.report;
     report.touched.sort();
@@ -202,86 +189,6 @@ impl Batch<'_> {
                    version = version + 1";
         self.upsert_post(row, set).await?;
         self.touched(e.meta.post_id);
-        Ok(())
-    }
-
-    async fn comment_deleted(&mut self, e: &CommentDeleted) -> Result<(), StoreError> {
-        let found = sqlx::query("SELECT post_id, creator, deleted FROM comments WHERE id = ?")
-            .bind(e.comment_id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        let Some(row) = found else {
-            return self.reject(e, "no such comment").await;
-        };
-        let post_id: String = row.try_get("post_id")?;
-        let creator: String = row.try_get("creator")?;
-        let deleted: i64 = row.try_get("deleted")?;
-        if post_id != e.meta.post_id.to_string() {
-            return self.reject(e, "the comment belongs to another post").await;
-        }
-        if creator != e.meta.actor {
-            return self.reject(e, "only the comment's author may delete it").await;
-        }
-        if deleted != 0 {
-            return Ok(());
-        }
-        sqlx::query("UPDATE comments SET deleted = 1 WHERE id = ?")
-            .bind(e.comment_id.to_string())
-            .execute(&mut *self.tx)
-            .await?;
-        sqlx::query("UPDATE posts SET comment_count = comment_count - 1, version = version + 1 WHERE id = ?")
-            .bind(post_id)
-            .execute(&mut *self.tx)
-            .await?;
-        self.comments_changed.insert(e.meta.post_id);
-        self.touched(e.meta.post_id);
-        Ok(())
-    }
-
-    async fn reject(&mut self, e: &CommentDeleted, reason: &str) -> Result<(), StoreError> {
-        tracing::warn!(event_id = %e.meta.event_id, actor = %e.meta.actor, reason, "comment delete refused");
-        let sql = format!(
-            "{} INTO rejected_events (event_id, kind, post_id, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-            self.store.dialect.insert_ignore()
-        );
-        sqlx::query(&sql)
-            .bind(e.meta.event_id.to_string())
-            .bind("CommentDeleted")
-            .bind(e.meta.post_id.to_string())
-            .bind(&e.meta.actor)
-            .bind(reason)
-            .bind(now_us())
-            .execute(&mut *self.tx)
-            .await?;
-        self.report.rejected += 1;
-        Ok(())
-    }
-
-    async fn refresh_last_comments(&mut self, post: Uuid) -> Result<(), StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, creator, content, created_at FROM comments \
-             WHERE post_id = ? AND deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 2",
-        )
-        .bind(post.to_string())
-        .fetch_all(&mut *self.tx)
-        .await?;
-        let mut last = Vec::with_capacity(2);
-        for row in rows {
-            let id: String = row.try_get("id")?;
-            last.push(CommentView {
-                id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("comment id {id}: {e}")))?,
-                post_id: post,
-                creator: row.try_get("creator")?,
-                content: text(&row, "content")?,
-                created_at: row.try_get("created_at")?,
-            });
-        }
-        let json = serde_json::to_string(&last).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE posts SET last_comments = ? WHERE id = ?")
-            .bind(json)
-            .bind(post.to_string())
-            .execute(&mut *self.tx)
-            .await?;
         Ok(())
     }
 }

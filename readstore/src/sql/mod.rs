@@ -1,7 +1,7 @@
 //! The SQL adapter: MySQL/MariaDB or SQLite behind one `sqlx::Any` pool.
 
 mod apply;
-mod comment_runs;
+mod comment_batch;
 mod dialect;
 mod queries;
 mod requests;
