@@ -158,11 +158,16 @@ async fn start_gateway(
         Box::new(StoreProbe(Arc::clone(&store))),
         Box::new(BlobProbe(Arc::clone(&blobs))),
     ];
+    let feed =
+        imagegram_projections::feed::start(Arc::clone(&store), Arc::clone(&log), shutdown.token()).await?;
     let state = AppState {
         log,
         blobs,
         store,
         auth: Auth::from_secret(&secret),
+        cursors: imagegram_ingest::CursorSigner::new(&secret),
+        instance: rand_instance(),
+        feed,
         notifications,
         shutdown: shutdown.token(),
         probes: Arc::new(probes),
@@ -176,4 +181,12 @@ async fn start_gateway(
         Ok(imagegram_ingest::serve(listener, imagegram_ingest::router(state), stop).await?)
     });
     Ok(())
+}
+
+/// A process id for feed cursors: unlikely to repeat across restarts.
+fn rand_instance() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
 }

@@ -15,6 +15,8 @@
 //! - `notifications.rs`: what each user is told, followed from the log;
 //!   `events.rs` streams it as Server-Sent Events (`GET /v1/events`), and
 //!   `?wait=` on uploads waits on it.
+//! - `feed.rs`: `GET /v1/posts`, paged over ranking snapshots;
+//!   `feed_cursor.rs`: its signed cursors.
 //! - `reads.rs`: a post, its image, the old feed route.
 //! - `legacy.rs`: the original system's write routes.
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
@@ -25,6 +27,8 @@ mod auth;
 mod comments;
 mod error;
 mod events;
+mod feed;
+mod feed_cursor;
 mod health;
 mod idempotency;
 mod legacy;
@@ -39,6 +43,7 @@ mod views;
 
 pub use auth::{load_or_create_secret, Auth};
 pub use error::IngestError;
+pub use feed_cursor::CursorSigner;
 pub use health::{BlobProbe, LogProbe, Probe, StoreProbe};
 pub use notifications::Notifications;
 pub use problem::Problem;

@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Imagegram", description = "Posts with one image, comments, and a feed ranked by comments."),
     paths(
         crate::posts::create_post,
+        crate::feed::feed,
         crate::reads::get_post,
         crate::reads::get_image,
         crate::comments::add_comment,

@@ -16,10 +16,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Auth;
+use crate::feed_cursor::CursorSigner;
 use crate::health::{healthz, readyz, Probe};
 use crate::notifications::Notifications;
 use crate::upload_stream::MAX_IMAGE_BYTES;
-use crate::{comments, events, legacy, openapi, posts, reads, IngestError};
+use crate::{comments, events, feed, legacy, openapi, posts, reads, IngestError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -29,6 +30,11 @@ pub struct AppState {
     pub store: Arc<dyn ReadStore>,
     pub auth: Auth,
     pub notifications: Arc<Notifications>,
+    /// The feed's ranking, snapshots and post cache, fresh from the log.
+    pub feed: Arc<imagegram_projections::feed::Feed>,
+    pub cursors: CursorSigner,
+    /// This process's id, named in its cursors (snapshots live in memory).
+    pub instance: u64,
     /// Cancelled at shutdown: long-lived responses (event streams) end.
     pub shutdown: CancellationToken,
     pub probes: Arc<Vec<Box<dyn Probe>>>,
@@ -47,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(UPLOAD_BODY_LIMIT));
     let rest = Router::new()
+        .route("/v1/posts", get(feed::feed))
         .route("/v1/posts/{id}", get(reads::get_post))
         .route("/v1/posts/{id}/comments", post(comments::add_comment))
         .route(

@@ -7,11 +7,18 @@
 //! caches can follow. Kill it at any moment: it resumes exactly where its
 //! last committed batch ended.
 //!
+//! The feed the gateway serves lives here too: the ranking of published
+//! posts in memory (a persistent ordered set, so a snapshot per first page
+//! is O(1)) and a moka cache of post views, both moved by following the log.
+//!
 //! ## Layout
 //! - `projector.rs`: the read loop, retries and dead letters.
+//! - `feed/`: `ranking.rs` (the order, pure), `mod.rs` (snapshots and the
+//!   post cache), `follower.rs` (fresh from the log).
 //! - `error.rs`: [`ProjectionError`], this crate's one error type.
 
 mod error;
+pub mod feed;
 mod projector;
 
 pub use error::ProjectionError;

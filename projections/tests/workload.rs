@@ -25,7 +25,10 @@ async fn counts_and_last_two_are_exact(stack: Stack) {
     });
     imagegram_testkit::caught_up(&*stack.store, READ_MODEL, total, Duration::from_secs(120)).await;
     stop.cancel();
-    running.await.expect("projector task").expect("projector stops cleanly");
+    running
+        .await
+        .expect("projector task")
+        .expect("projector stops cleanly");
     work.check(&*stack.store).await;
 }
 

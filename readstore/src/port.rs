@@ -146,6 +146,9 @@ pub trait ReadStore: Send + Sync {
 
     async fn post(&self, id: Uuid) -> Result<Option<PostView>, StoreError>;
 
+    /// The posts among `ids` that exist (in no particular order).
+    async fn posts(&self, ids: &[Uuid]) -> Result<Vec<PostView>, StoreError>;
+
     async fn comment(&self, post_id: Uuid, comment_id: Uuid) -> Result<Option<CommentState>, StoreError>;
 
     /// Published posts in feed order, after `after` when given.

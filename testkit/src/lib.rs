@@ -135,11 +135,20 @@ pub async fn distributed() -> Option<Stack> {
 pub async fn caught_up(store: &dyn ReadStore, projection: &str, total: u64, patience: std::time::Duration) {
     let deadline = std::time::Instant::now() + patience;
     loop {
-        let done: u64 = store.positions(projection).await.expect("positions").iter().map(|p| p.offset).sum();
+        let done: u64 = store
+            .positions(projection)
+            .await
+            .expect("positions")
+            .iter()
+            .map(|p| p.offset)
+            .sum();
         if done >= total {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "{projection} read {done} of {total} records");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{projection} read {done} of {total} records"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

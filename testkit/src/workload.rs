@@ -28,7 +28,7 @@ impl Rng {
         Rng(seed | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -37,13 +37,13 @@ impl Rng {
 
     /// Skewed towards 0: the square of a uniform draw.
     pub fn skewed(&mut self, n: usize) -> usize {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let u = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         ((u * u) * n as f64) as usize % n.max(1)
     }
 }
 
 fn meta(seed: &mut Rng, actor: &str, post_id: Uuid, at: i64) -> EventMeta {
-    let event_id = Uuid::from_u64_pair(seed.next(), seed.next());
+    let event_id = Uuid::from_u64_pair(seed.next_u64(), seed.next_u64());
     EventMeta {
         event_id,
         idempotency_key: event_id.to_string(),
@@ -62,7 +62,7 @@ pub fn workload(posts: usize, comments: usize, seed: u64) -> Workload {
     let mut live: HashMap<Uuid, Vec<(i64, Uuid)>> = HashMap::new();
     let mut at = 1_700_000_000_000_000i64;
     let ids: Vec<Uuid> = (0..posts)
-        .map(|_| Uuid::from_u64_pair(rng.next(), rng.next()))
+        .map(|_| Uuid::from_u64_pair(rng.next_u64(), rng.next_u64()))
         .collect();
     for (i, &post) in ids.iter().enumerate() {
         at += 1_000;
@@ -88,8 +88,8 @@ pub fn workload(posts: usize, comments: usize, seed: u64) -> Workload {
     for i in 0..comments {
         at += 100;
         let post = ids[rng.skewed(ids.len())];
-        let author = format!("user{}", rng.next() % 200);
-        let comment_id = Uuid::from_u64_pair(rng.next(), rng.next());
+        let author = format!("user{}", rng.next_u64() % 200);
+        let comment_id = Uuid::from_u64_pair(rng.next_u64(), rng.next_u64());
         events.push(Event::CommentAdded(CommentAdded {
             meta: meta(&mut rng, &author, post, at),
             comment_id,

@@ -116,11 +116,15 @@ pub(super) fn newest_two(
     mut candidates: Vec<CommentView>,
     removed: Option<&HashSet<Uuid>>,
 ) -> Option<Vec<CommentView>> {
-    candidates.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    newest_first(&mut candidates);
     candidates.dedup_by_key(|c| c.id);
     candidates.truncate(2);
     let gone = removed.is_some_and(|r| candidates.iter().any(|c| r.contains(&c.id)));
     (!gone).then_some(candidates)
+}
+
+fn newest_first(comments: &mut [CommentView]) {
+    comments.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
 }
 
 /// `(?, ?, …)` repeated `rows` times, each with `columns` placeholders.
@@ -325,7 +329,7 @@ impl Batch<'_> {
             }
         }
         for two in found.values_mut() {
-            two.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+            newest_first(two);
         }
         Ok(found)
     }

@@ -122,6 +122,10 @@ impl ReadStore for SqlStore {
         queries::post(self, id).await
     }
 
+    async fn posts(&self, ids: &[Uuid]) -> Result<Vec<PostView>, StoreError> {
+        queries::posts(self, ids).await
+    }
+
     async fn comment(&self, post_id: Uuid, comment_id: Uuid) -> Result<Option<CommentState>, StoreError> {
         queries::comment(self, post_id, comment_id).await
     }

@@ -46,6 +46,24 @@ pub(super) async fn post(store: &SqlStore, id: Uuid) -> Result<Option<PostView>,
     row.as_ref().map(post_of).transpose()
 }
 
+pub(super) async fn posts(store: &SqlStore, ids: &[Uuid]) -> Result<Vec<PostView>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(400) {
+        let sql = format!(
+            "{SELECT_POST} WHERE requested = 1 AND id IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.to_string());
+        }
+        for row in query.fetch_all(&store.pool).await? {
+            out.push(post_of(&row)?);
+        }
+    }
+    Ok(out)
+}
+
 pub(super) async fn comment(
     store: &SqlStore,
     post_id: Uuid,

@@ -1,0 +1,122 @@
+//! `GET /v1/posts?limit=&cursor=`: published posts, most comments first,
+//! then newest, then id. The first page takes a snapshot of the ranking;
+//! its cursors walk that snapshot, so while comments come and go every
+//! post published at the first page is served exactly once, in the order
+//! of that moment. Items show the posts as they are now.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::feed_cursor::FeedCursor;
+use crate::server::AppState;
+use crate::views::PostJson;
+use crate::Problem;
+
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FeedQuery {
+    /// 1 to 100, default 20.
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedPage {
+    pub items: Vec<PostJson>,
+    /// Null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn parse_limit(limit: Option<&str>) -> Result<usize, Problem> {
+    let Some(text) = limit else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(Problem::client(
+            StatusCode::BAD_REQUEST,
+            "bad-limit",
+            format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// The feed, paged by cursor over a snapshot of the ranking.
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", params(FeedQuery),
+    responses((status = 200, body = FeedPage),
+        (status = 400, description = "bad limit, or a cursor that was changed or cannot be read", content_type = "application/problem+json"),
+        (status = 410, description = "the cursor's snapshot expired (after 15 minutes) or belongs to another gateway instance: start again from the first page", content_type = "application/problem+json")))]
+pub async fn feed(
+    State(state): State<AppState>,
+    Query(query): Query<FeedQuery>,
+) -> Result<Json<FeedPage>, Problem> {
+    let limit = parse_limit(query.limit.as_deref())?;
+    let (snapshot_id, ranking, after) = match query.cursor.as_deref() {
+        None | Some("") => {
+            let (id, ranking) = state.feed.snapshot_now();
+            (id, ranking, None)
+        }
+        Some(text) => {
+            let cursor = state.cursors.decode(text).ok_or_else(|| {
+                Problem::client(
+                    StatusCode::BAD_REQUEST,
+                    "bad-cursor",
+                    "the cursor was changed or cannot be read",
+                )
+            })?;
+            let gone = || {
+                Problem::client(
+                    StatusCode::GONE,
+                    "cursor-expired",
+                    "this feed snapshot has expired; start again from the first page",
+                )
+            };
+            if cursor.instance != state.instance {
+                return Err(gone());
+            }
+            let ranking = state.feed.snapshot(cursor.snapshot).ok_or_else(gone)?;
+            (cursor.snapshot, ranking, Some(cursor.after))
+        }
+    };
+    let keys = ranking.page(after, limit);
+    let views = state
+        .feed
+        .views(&keys)
+        .await
+        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+    let next_cursor = keys
+        .last()
+        .filter(|last| keys.len() == limit && ranking.has_after(**last))
+        .map(|last| {
+            state.cursors.encode(&FeedCursor {
+                instance: state.instance,
+                snapshot: snapshot_id,
+                after: *last,
+            })
+        });
+    Ok(Json(FeedPage {
+        items: views.iter().map(|v| PostJson::of(v)).collect(),
+        next_cursor,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_outside_1_to_100_are_refused() {
+        assert_eq!(parse_limit(None).ok(), Some(20));
+        assert_eq!(parse_limit(Some("100")).ok(), Some(100));
+        for bad in ["0", "101", "-1", "ten", ""] {
+            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The feed as the gateway serves it: the ranking of every published post
+//! in memory, ranking snapshots for stable paging, and a moka cache of post
+//! views — all kept fresh from the log ([`start`]), not by a timer.
+
+mod follower;
+mod ranking;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use imagegram_readstore::{FeedKey, PostStatus, PostView, ReadStore};
+use moka::future::Cache;
+use uuid::Uuid;
+
+pub use follower::start;
+pub use ranking::Ranking;
+
+use crate::ProjectionError;
+
+/// How long a first page's ranking is kept for its next pages.
+pub const SNAPSHOT_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+pub struct Feed {
+    store: Arc<dyn ReadStore>,
+    live: RwLock<Live>,
+    /// Snapshots handed out, by version; each shares all unchanged nodes
+    /// with the live ranking and with the others.
+    snapshots: moka::sync::Cache<u64, Arc<Ranking>>,
+    posts: Cache<Uuid, Arc<PostView>>,
+    refreshed: AtomicU64,
+}
+
+struct Live {
+    ranking: Arc<Ranking>,
+    version: u64,
+}
+
+impl Feed {
+    /// Loads the ranking of every published post from the read store.
+    pub async fn load(store: Arc<dyn ReadStore>) -> Result<Arc<Feed>, ProjectionError> {
+        let mut ranking = Ranking::default();
+        let mut after = None;
+        let posts = Cache::builder().max_capacity(200_000).build();
+        loop {
+            let page = store.feed(after, 5_000).await?;
+            for view in &page {
+                ranking.upsert(view.feed_key());
+                posts.insert(view.id, Arc::new(view.clone())).await;
+            }
+            match page.last() {
+                Some(last) if page.len() == 5_000 => after = Some(last.feed_key()),
+                _ => break,
+            }
+        }
+        Ok(Arc::new(Feed {
+            store,
+            live: RwLock::new(Live {
+                ranking: Arc::new(ranking),
+                version: 1,
+            }),
+            snapshots: moka::sync::Cache::builder()
+                .time_to_live(SNAPSHOT_LIFETIME)
+                .max_capacity(100_000)
+                .build(),
+            posts,
+            refreshed: AtomicU64::new(0),
+        }))
+    }
+
+    /// The current ranking as a snapshot, and its id for the next pages.
+    pub fn snapshot_now(&self) -> (u64, Arc<Ranking>) {
+        let (version, ranking) = {
+            let live = self.live.read().unwrap_or_else(|p| p.into_inner());
+            (live.version, Arc::clone(&live.ranking))
+        };
+        let kept = self.snapshots.get_with(version, || ranking);
+        (version, kept)
+    }
+
+    /// A snapshot handed out earlier, unless it expired.
+    pub fn snapshot(&self, id: u64) -> Option<Arc<Ranking>> {
+        self.snapshots.get(&id)
+    }
+
+    /// The current views of `keys`' posts, in the same order (cached).
+    pub async fn views(&self, keys: &[FeedKey]) -> Result<Vec<Arc<PostView>>, ProjectionError> {
+        let mut found = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for key in keys {
+            match self.posts.get(&key.id).await {
+                Some(view) => found.push(Some(view)),
+                None => {
+                    missing.push(key.id);
+                    found.push(None);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            for view in self.store.posts(&missing).await? {
+                self.posts.insert(view.id, Arc::new(view)).await;
+            }
+            for (slot, key) in found.iter_mut().zip(keys) {
+                if slot.is_none() {
+                    *slot = self.posts.get(&key.id).await;
+                }
+            }
+        }
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Re-reads `ids` from the read store and moves them in the ranking.
+    pub async fn refresh(&self, ids: &[Uuid]) -> Result<(), ProjectionError> {
+        let views = self.store.posts(ids).await?;
+        let mut ranking = {
+            let live = self.live.read().unwrap_or_else(|p| p.into_inner());
+            Ranking::clone(&live.ranking)
+        };
+        for view in views {
+            if view.status == PostStatus::Published {
+                ranking.upsert(view.feed_key());
+            } else {
+                ranking.remove(view.id);
+            }
+            self.posts.insert(view.id, Arc::new(view)).await;
+        }
+        let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
+        live.ranking = Arc::new(ranking);
+        live.version += 1;
+        self.refreshed.fetch_add(ids.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Posts refreshed from the log so far.
+    pub fn refreshed(&self) -> u64 {
+        self.refreshed.load(Ordering::Relaxed)
+    }
+}
