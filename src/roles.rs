@@ -166,6 +166,7 @@ async fn start_gateway(
         store,
         auth: Auth::from_secret(&secret),
         cursors: imagegram_ingest::CursorSigner::new(&secret),
+        rendered: imagegram_ingest::rendered_items(),
         instance: rand_instance(),
         feed,
         notifications,

@@ -4,9 +4,12 @@
 //! post published at the first page is served exactly once, in the order
 //! of that moment. Items show the posts as they are now.
 
+use std::sync::Arc;
+
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::Json;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use imagegram_readstore::PostView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,6 +17,13 @@ use crate::feed_cursor::FeedCursor;
 use crate::server::AppState;
 use crate::views::PostJson;
 use crate::Problem;
+
+/// Each post's feed JSON by (id, version): rendered once per change.
+pub type RenderedItems = moka::sync::Cache<(uuid::Uuid, i64), Arc<str>>;
+
+pub fn rendered_items() -> RenderedItems {
+    moka::sync::Cache::new(100_000)
+}
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
@@ -28,6 +38,7 @@ pub struct FeedQuery {
 
 /// A page of the feed.
 #[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // the OpenAPI shape; pages are assembled from cached item JSON
 pub struct FeedPage {
     pub items: Vec<PostJson>,
     /// Null on the last page.
@@ -56,7 +67,7 @@ fn parse_limit(limit: Option<&str>) -> Result<usize, Problem> {
 pub async fn feed(
     State(state): State<AppState>,
     Query(query): Query<FeedQuery>,
-) -> Result<Json<FeedPage>, Problem> {
+) -> Result<Response, Problem> {
     let limit = parse_limit(query.limit.as_deref())?;
     let (snapshot_id, ranking, after) = match query.cursor.as_deref() {
         None | Some("") => {
@@ -101,15 +112,46 @@ pub async fn feed(
                 after: *last,
             })
         });
-    Ok(Json(FeedPage {
-        items: views.iter().map(|v| PostJson::of(v)).collect(),
-        next_cursor,
-    }))
+    // The page is assembled from each post's JSON, rendered once per
+    // version of the post: same bytes as serialising a `FeedPage`.
+    let items: Vec<Arc<str>> = views
+        .iter()
+        .map(|v| state.rendered.get_with((v.id, v.version), || render(v)))
+        .collect();
+    let mut body = String::with_capacity(64 + items.iter().map(|i| i.len() + 1).sum::<usize>());
+    body.push_str("{\"items\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push_str("],\"next_cursor\":");
+    match next_cursor {
+        Some(cursor) => {
+            body.push('"');
+            body.push_str(&cursor); // base64url: nothing to escape
+            body.push('"');
+        }
+        None => body.push_str("null"),
+    }
+    body.push('}');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn render(view: &PostView) -> Arc<str> {
+    serde_json::to_string(&PostJson::of(view)).unwrap_or_default().into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_assembled_page_is_what_serde_would_write() {
+        let page = FeedPage { items: Vec::new(), next_cursor: Some("abc".into()) };
+        assert_eq!(serde_json::to_string(&page).ok().as_deref(), Some("{\"items\":[],\"next_cursor\":\"abc\"}"));
+    }
 
     #[test]
     fn limits_outside_1_to_100_are_refused() {

@@ -43,6 +43,7 @@ mod views;
 
 pub use auth::{load_or_create_secret, Auth};
 pub use error::IngestError;
+pub use feed::{rendered_items, RenderedItems};
 pub use feed_cursor::CursorSigner;
 pub use health::{BlobProbe, LogProbe, Probe, StoreProbe};
 pub use notifications::Notifications;

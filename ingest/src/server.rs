@@ -33,6 +33,8 @@ pub struct AppState {
     /// The feed's ranking, snapshots and post cache, fresh from the log.
     pub feed: Arc<imagegram_projections::feed::Feed>,
     pub cursors: CursorSigner,
+    /// Each post's feed JSON by (id, version): rendered once per change.
+    pub rendered: crate::feed::RenderedItems,
     /// This process's id, named in its cursors (snapshots live in memory).
     pub instance: u64,
     /// Cancelled at shutdown: long-lived responses (event streams) end.

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use imagegram_readstore::{FeedKey, PostStatus, PostView, ReadStore};
-use moka::future::Cache;
+use moka::sync::Cache;
 use uuid::Uuid;
 
 pub use follower::start;
@@ -26,7 +26,7 @@ pub struct Feed {
     live: RwLock<Live>,
     /// Snapshots handed out, by version; each shares all unchanged nodes
     /// with the live ranking and with the others.
-    snapshots: moka::sync::Cache<u64, Arc<Ranking>>,
+    snapshots: Cache<u64, Arc<Ranking>>,
     posts: Cache<Uuid, Arc<PostView>>,
     refreshed: AtomicU64,
 }
@@ -46,7 +46,7 @@ impl Feed {
             let page = store.feed(after, 5_000).await?;
             for view in &page {
                 ranking.upsert(view.feed_key());
-                posts.insert(view.id, Arc::new(view.clone())).await;
+                posts.insert(view.id, Arc::new(view.clone()));
             }
             match page.last() {
                 Some(last) if page.len() == 5_000 => after = Some(last.feed_key()),
@@ -59,7 +59,7 @@ impl Feed {
                 ranking: Arc::new(ranking),
                 version: 1,
             }),
-            snapshots: moka::sync::Cache::builder()
+            snapshots: Cache::builder()
                 .time_to_live(SNAPSHOT_LIFETIME)
                 .max_capacity(100_000)
                 .build(),
@@ -88,7 +88,7 @@ impl Feed {
         let mut found = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
         for key in keys {
-            match self.posts.get(&key.id).await {
+            match self.posts.get(&key.id) {
                 Some(view) => found.push(Some(view)),
                 None => {
                     missing.push(key.id);
@@ -98,11 +98,11 @@ impl Feed {
         }
         if !missing.is_empty() {
             for view in self.store.posts(&missing).await? {
-                self.posts.insert(view.id, Arc::new(view)).await;
+                self.posts.insert(view.id, Arc::new(view));
             }
             for (slot, key) in found.iter_mut().zip(keys) {
                 if slot.is_none() {
-                    *slot = self.posts.get(&key.id).await;
+                    *slot = self.posts.get(&key.id);
                 }
             }
         }
@@ -122,7 +122,7 @@ impl Feed {
             } else {
                 ranking.remove(view.id);
             }
-            self.posts.insert(view.id, Arc::new(view)).await;
+            self.posts.insert(view.id, Arc::new(view));
         }
         let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
         live.ranking = Arc::new(ranking);

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Feed requests/s against nginx serving a static file of the same size, in
+# one run on this machine, with wrk. Also the feed's latency at a held rate
+# of about 1,000 requests/s (10 connections, each waiting 10 ms between
+# requests). Needs: a release build, nginx, wrk, vips (for a test image).
+#
+#   bash benches/feed_vs_nginx.sh            # 200 posts, 2,000 comments
+set -euo pipefail
+cd "$(dirname "$0")/.."
+POSTS=${POSTS:-200}
+COMMENTS=${COMMENTS:-2000}
+DURATION=${DURATION:-10s}
+WORK=$(mktemp -d /tmp/imagegram-feed-bench.XXXXXX)
+APP_PORT=18080
+NGINX_PORT=18081
+cleanup() {
+  [ -n "${APP_PID:-}" ] && kill "$APP_PID" 2>/dev/null || true
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cargo build --release -q
+BIN=target/release/imagegram
+"$BIN" --data-dir "$WORK/data" --log-filter warn serve --listen "127.0.0.1:$APP_PORT" >"$WORK/app.log" 2>&1 &
+APP_PID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$APP_PORT/healthz" >/dev/null && break; sleep 0.1; done
+TOKEN=$("$BIN" --data-dir "$WORK/data" token bench)
+
+vips xyz "$WORK/seed.png" 640 480 >/dev/null
+echo "seeding $POSTS posts and $COMMENTS comments"
+for i in $(seq 1 "$POSTS"); do
+  curl -sf -H "Authorization: Bearer $TOKEN" -F image=@"$WORK/seed.png" -F caption="post $i" \
+    "http://127.0.0.1:$APP_PORT/v1/posts?wait=30" | sed 's/.*"id":"\([^"]*\)".*/\1/' >>"$WORK/ids"
+  echo >>"$WORK/ids"
+done
+sed -i '/^$/d' "$WORK/ids"
+mapfile -t IDS <"$WORK/ids"
+for i in $(seq 1 "$COMMENTS"); do
+  # Skewed: the square of a uniform draw picks early posts more often.
+  r=$((RANDOM % 1000)); idx=$(( r * r * ${#IDS[@]} / 1000000 ))
+  echo "${IDS[$idx]} $i"
+done | xargs -P 4 -n 2 sh -c 'curl -sf -o /dev/null -H "Authorization: Bearer '"$TOKEN"'" -H "content-type: application/json" \
+  -d "{\"content\":\"comment $1\"}" "http://127.0.0.1:'"$APP_PORT"'/v1/posts/$0/comments"'
+sleep 1
+
+curl -sf "http://127.0.0.1:$APP_PORT/v1/posts?limit=20" -o "$WORK/page.json"
+SIZE=$(stat -c %s "$WORK/page.json")
+mkdir -p "$WORK/www"
+cp "$WORK/page.json" "$WORK/www/page.json"
+cat >"$WORK/nginx.conf" <<CONF
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $WORK/www;
+    location / { default_type application/json; }
+  }
+}
+CONF
+nginx -c "$WORK/nginx.conf" -p "$WORK"
+sleep 0.5
+
+echo 'request = function() return wrk.format("GET") end
+delay = function() return 10 end' >"$WORK/paced.lua"
+
+rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
+p99() { sed -n 's/^ *99% *\(.*\)$/\1/p'; }
+echo "first feed page: $SIZE bytes"
+FEED=$(wrk -t2 -c32 -d"$DURATION" --latency "http://127.0.0.1:$APP_PORT/v1/posts?limit=20")
+NGINX=$(wrk -t2 -c32 -d"$DURATION" --latency "http://127.0.0.1:$NGINX_PORT/page.json")
+PACED=$(wrk -t2 -c10 -d"$DURATION" --latency -s "$WORK/paced.lua" "http://127.0.0.1:$APP_PORT/v1/posts?limit=20")
+F=$(echo "$FEED" | rps); N=$(echo "$NGINX" | rps); P=$(echo "$PACED" | rps)
+echo
+echo "| what | requests/s | p99 |"
+echo "|---|---|---|"
+echo "| imagegram GET /v1/posts?limit=20, 32 connections | $F | $(echo "$FEED" | p99) |"
+echo "| nginx, static file of $SIZE bytes, 32 connections | $N | $(echo "$NGINX" | p99) |"
+echo "| imagegram GET /v1/posts?limit=20, paced | $P | $(echo "$PACED" | p99) |"
+echo
+echo "feed / nginx: $(python3 -c "print(round($F / $N, 2))")"
