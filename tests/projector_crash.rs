@@ -1,0 +1,100 @@
+//! kill -9 during projection, again and again, then a restart: every
+//! count and every post's last two comments are exact. The projector runs
+//! as its own process (`imagegram project`) over a log filled beforehand,
+//! on the embedded log with SQLite and on Kafka with MySQL.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
+use imagegram_eventlog::kafka::{KafkaConfig, KafkaLog};
+use imagegram_eventlog::{EventLog, Namespaced, TopicSpec};
+use imagegram_readstore::{ReadStore, SqlStore};
+use imagegram_schemas::topics;
+use imagegram_testkit::workload::{append_all, workload, Rng};
+use support::{environment, Infra, BIN};
+
+fn projector(data: &std::path::Path, env: &[(String, String)]) -> Child {
+    let mut command = Command::new(BIN);
+    command.arg("--data-dir").arg(data).arg("project");
+    for key in ["IMAGEGRAM_EVENT_LOG", "IMAGEGRAM_DATABASE_URL"] {
+        command.env_remove(key);
+    }
+    command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("IMAGEGRAM_LOG_FILTER", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("imagegram project starts")
+}
+
+fn value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+async fn with_topics(log: Arc<dyn EventLog>) -> Arc<dyn EventLog> {
+    let specs: Vec<TopicSpec> = topics::all().iter().map(|t| TopicSpec::new(t.name, t.partitions)).collect();
+    log.create_topics(&specs).await.expect("topics");
+    log
+}
+
+async fn counts_are_exact_after_kill_9(infra: Infra) {
+    let Some(env) = environment(infra, "counts_are_exact_after_kill_9") else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    let work = workload(200, 20_000, 23);
+    let total = work.events.len() as u64;
+    let store: Arc<dyn ReadStore> = match value(&env, "IMAGEGRAM_DATABASE_URL") {
+        Some(url) => Arc::new(SqlStore::connect(url, 2).await.expect("mysql")),
+        None => Arc::new(SqlStore::sqlite(&data.path().join("read.db")).await.expect("sqlite")),
+    };
+    match value(&env, "IMAGEGRAM_KAFKA_BROKERS") {
+        Some(brokers) => {
+            let kafka: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(KafkaConfig::new(brokers)).expect("kafka"));
+            let prefix = value(&env, "IMAGEGRAM_TOPIC_PREFIX").unwrap_or_default();
+            let log = with_topics(Namespaced::wrap(kafka, prefix)).await;
+            append_all(&*log, &work.events, 1_000).await;
+        }
+        None => {
+            // Filled, then closed: the projector process opens it next.
+            let log = EmbeddedLog::open(&data.path().join("log"), Durability::Fsync).expect("log");
+            let log = with_topics(Arc::new(log)).await;
+            append_all(&*log, &work.events, 1_000).await;
+        }
+    }
+
+    let mut rng = Rng::new(5);
+    let mut kills = 0;
+    for _ in 0..8 {
+        let mut child = projector(data.path(), &env);
+        tokio::time::sleep(Duration::from_millis(100 + rng.next_u64() % 400)).await;
+        child.kill().expect("kill -9");
+        child.wait().expect("reaped");
+        kills += 1;
+        let done: u64 = store.positions(imagegram_projections::READ_MODEL).await.expect("positions").iter().map(|p| p.offset).sum();
+        eprintln!("killed after {done} of {total} records");
+        if done >= total {
+            break;
+        }
+    }
+    assert!(kills > 0);
+    let mut child = projector(data.path(), &env);
+    imagegram_testkit::caught_up(&*store, imagegram_projections::READ_MODEL, total, Duration::from_secs(180)).await;
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+    work.check(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded() {
+    counts_are_exact_after_kill_9(Infra::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed() {
+    counts_are_exact_after_kill_9(Infra::Distributed).await;
+}
