@@ -44,6 +44,9 @@ pub enum Command {
     },
     /// Only the projections (read tables).
     Project,
+    /// Write a topic's events, decoded, as JSON lines or an Avro container
+    /// file (reads only; never moves a consumer group).
+    Replay(ReplayArgs),
     /// Dead letters: what consumers gave up on.
     Dlq {
         #[command(subcommand)]
@@ -59,6 +62,38 @@ pub enum Command {
         #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The topic, e.g. `imagegram.comments` (without any `--topic-prefix`).
+    #[arg(long)]
+    pub topic: String,
+    /// Start at this offset in every partition (default: the beginning).
+    #[arg(long, conflicts_with = "from_time")]
+    pub from_offset: Option<u64>,
+    /// Only records appended at or after this time (RFC 3339).
+    #[arg(long)]
+    pub from_time: Option<humantime::Timestamp>,
+    /// Stop before this offset in every partition (default: the end when the replay starts).
+    #[arg(long, conflicts_with = "to_time")]
+    pub to_offset: Option<u64>,
+    /// Only records appended before this time (RFC 3339).
+    #[arg(long)]
+    pub to_time: Option<humantime::Timestamp>,
+    #[arg(long, value_enum, default_value_t = ReplayFormat::Jsonl)]
+    pub format: ReplayFormat,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// An Avro object container file (schema `imagegram.replay.ReplayedEvent`).
+    Avro,
 }
 
 #[derive(Debug, Subcommand)]

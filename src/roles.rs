@@ -28,6 +28,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     shutdown.on_signals(cli.common.shutdown_grace())?;
     let log = imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram").await?;
+    if let Command::Replay(args) = &cli.command {
+        return crate::replay::replay(&*log, args).await;
+    }
     let store = cli.store.open(&cli.common).await?;
     let mut roles = JoinSet::new();
     match &cli.command {
@@ -47,7 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project => start_projector(&mut roles, &log, &store, &shutdown),
         Command::Dlq { action } => return dlq(action, &log, &store).await,
-        Command::Token { .. } => {}
+        Command::Token { .. } | Command::Replay(_) => {}
     }
     // The first role to end (a failure, or the drain after a signal) ends them all.
     let mut failure = None;

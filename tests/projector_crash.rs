@@ -36,7 +36,10 @@ fn value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 async fn with_topics(log: Arc<dyn EventLog>) -> Arc<dyn EventLog> {
-    let specs: Vec<TopicSpec> = topics::all().iter().map(|t| TopicSpec::new(t.name, t.partitions)).collect();
+    let specs: Vec<TopicSpec> = topics::all()
+        .iter()
+        .map(|t| TopicSpec::new(t.name, t.partitions))
+        .collect();
     log.create_topics(&specs).await.expect("topics");
     log
 }
@@ -50,11 +53,16 @@ async fn counts_are_exact_after_kill_9(infra: Infra) {
     let total = work.events.len() as u64;
     let store: Arc<dyn ReadStore> = match value(&env, "IMAGEGRAM_DATABASE_URL") {
         Some(url) => Arc::new(SqlStore::connect(url, 2).await.expect("mysql")),
-        None => Arc::new(SqlStore::sqlite(&data.path().join("read.db")).await.expect("sqlite")),
+        None => Arc::new(
+            SqlStore::sqlite(&data.path().join("read.db"))
+                .await
+                .expect("sqlite"),
+        ),
     };
     match value(&env, "IMAGEGRAM_KAFKA_BROKERS") {
         Some(brokers) => {
-            let kafka: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(KafkaConfig::new(brokers)).expect("kafka"));
+            let kafka: Arc<dyn EventLog> =
+                Arc::new(KafkaLog::connect(KafkaConfig::new(brokers)).expect("kafka"));
             let prefix = value(&env, "IMAGEGRAM_TOPIC_PREFIX").unwrap_or_default();
             let log = with_topics(Namespaced::wrap(kafka, prefix)).await;
             append_all(&*log, &work.events, 1_000).await;
@@ -75,7 +83,13 @@ async fn counts_are_exact_after_kill_9(infra: Infra) {
         child.kill().expect("kill -9");
         child.wait().expect("reaped");
         kills += 1;
-        let done: u64 = store.positions(imagegram_projections::READ_MODEL).await.expect("positions").iter().map(|p| p.offset).sum();
+        let done: u64 = store
+            .positions(imagegram_projections::READ_MODEL)
+            .await
+            .expect("positions")
+            .iter()
+            .map(|p| p.offset)
+            .sum();
         eprintln!("killed after {done} of {total} records");
         if done >= total {
             break;
@@ -83,7 +97,13 @@ async fn counts_are_exact_after_kill_9(infra: Infra) {
     }
     assert!(kills > 0);
     let mut child = projector(data.path(), &env);
-    imagegram_testkit::caught_up(&*store, imagegram_projections::READ_MODEL, total, Duration::from_secs(180)).await;
+    imagegram_testkit::caught_up(
+        &*store,
+        imagegram_projections::READ_MODEL,
+        total,
+        Duration::from_secs(180),
+    )
+    .await;
     child.kill().expect("stop");
     child.wait().expect("reaped");
     work.check(&*store).await;

@@ -140,7 +140,9 @@ pub async fn feed(
 }
 
 fn render(view: &PostView) -> Arc<str> {
-    serde_json::to_string(&PostJson::of(view)).unwrap_or_default().into()
+    serde_json::to_string(&PostJson::of(view))
+        .unwrap_or_default()
+        .into()
 }
 
 #[cfg(test)]
@@ -149,8 +151,14 @@ mod tests {
 
     #[test]
     fn an_assembled_page_is_what_serde_would_write() {
-        let page = FeedPage { items: Vec::new(), next_cursor: Some("abc".into()) };
-        assert_eq!(serde_json::to_string(&page).ok().as_deref(), Some("{\"items\":[],\"next_cursor\":\"abc\"}"));
+        let page = FeedPage {
+            items: Vec::new(),
+            next_cursor: Some("abc".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&page).ok().as_deref(),
+            Some("{\"items\":[],\"next_cursor\":\"abc\"}")
+        );
     }
 
     #[test]
