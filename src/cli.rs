@@ -47,6 +47,9 @@ pub enum Command {
     /// Write a topic's events, decoded, as JSON lines or an Avro container
     /// file (reads only; never moves a consumer group).
     Replay(ReplayArgs),
+    /// Rebuild the read tables from the whole log into shadow tables, check
+    /// the counts and swap them in (the live ones serve meanwhile).
+    Rebuild,
     /// Dead letters: what consumers gave up on.
     Dlq {
         #[command(subcommand)]

@@ -4,6 +4,7 @@
 //! other subcommands run one role each, for scaling out on Kafka.
 
 mod cli;
+mod rebuild;
 mod replay;
 mod roles;
 

@@ -31,6 +31,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Replay(args) = &cli.command {
         return crate::replay::replay(&*log, args).await;
     }
+    if let Command::Rebuild = &cli.command {
+        let store = cli.store.open(&cli.common).await?;
+        return crate::rebuild::rebuild(log, store).await;
+    }
     let store = cli.store.open(&cli.common).await?;
     let mut roles = JoinSet::new();
     match &cli.command {
@@ -50,7 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project => start_projector(&mut roles, &log, &store, &shutdown),
         Command::Dlq { action } => return dlq(action, &log, &store).await,
-        Command::Token { .. } | Command::Replay(_) => {}
+        Command::Token { .. } | Command::Replay(_) | Command::Rebuild => {}
     }
     // The first role to end (a failure, or the drain after a signal) ends them all.
     let mut failure = None;

@@ -6,4 +6,6 @@ pub enum ProjectionError {
     Log(#[from] imagegram_eventlog::LogError),
     #[error("the read store: {0}")]
     Store(#[from] imagegram_readstore::StoreError),
+    #[error("the rebuilt tables fail their count check: {0}")]
+    Check(String),
 }

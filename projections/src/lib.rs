@@ -13,6 +13,7 @@
 //!
 //! ## Layout
 //! - `projector.rs`: the read loop, retries and dead letters.
+//! - `rebuild.rs`: replay into shadow tables, count check, atomic swap.
 //! - `feed/`: `ranking.rs` (the order, pure), `mod.rs` (snapshots and the
 //!   post cache), `follower.rs` (fresh from the log).
 //! - `error.rs`: [`ProjectionError`], this crate's one error type.
@@ -20,6 +21,7 @@
 mod error;
 pub mod feed;
 mod projector;
+pub mod rebuild;
 
 pub use error::ProjectionError;
 pub use projector::{Projector, READ_MODEL};

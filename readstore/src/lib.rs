@@ -18,6 +18,7 @@
 //!   `sql/comment_batch.rs`: a batch's comments, planned in memory, a few statements in all.
 //! - `sql/queries.rs`: posts, comments and feed pages.
 //! - `sql/requests.rs`: idempotency keys and processed-event marks.
+//! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.
 //! - `error.rs`: [`StoreError`], this crate's one error type.
 
 mod error;
@@ -26,6 +27,6 @@ mod sql;
 
 pub use error::StoreError;
 pub use port::{
-    Advance, Applied, Claim, CommentState, CommentView, FeedKey, PostStatus, PostView, ReadStore,
+    Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadStore,
 };
 pub use sql::SqlStore;

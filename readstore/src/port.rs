@@ -112,6 +112,20 @@ pub struct Applied {
     pub touched: Vec<Uuid>,
 }
 
+/// What the read tables hold, for checking a rebuild.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Posts whose upload was applied.
+    pub posts: i64,
+    pub published: i64,
+    /// The sum of every post's comment count.
+    pub comment_count_sum: i64,
+    /// Comments not deleted: must equal `comment_count_sum`.
+    pub live_comments: i64,
+    /// Refused events recorded.
+    pub rejected: i64,
+}
+
 /// The answer to claiming an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -170,4 +184,16 @@ pub trait ReadStore: Send + Sync {
     async fn mark_processed(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError>;
 
     async fn check(&self) -> Result<(), StoreError>;
+
+    /// This store over fresh, empty shadow copies of the read tables, for a
+    /// rebuild to fill while the live ones keep serving; `projection`'s
+    /// positions (the rebuild's own) start again from nothing.
+    async fn shadow(&self, projection: &str) -> Result<std::sync::Arc<dyn ReadStore>, StoreError>;
+
+    /// On a shadow store: swaps its tables in for the live ones atomically
+    /// and gives projection `from`'s positions to `to`.
+    async fn swap_in(&self, from: &str, to: &str) -> Result<(), StoreError>;
+
+    /// What this store's read tables hold.
+    async fn counts(&self) -> Result<Counts, StoreError>;
 }

@@ -126,7 +126,8 @@ impl Batch<'_> {
     /// Inserts a post row, or on conflict runs `set` (see `Dialect::upsert`).
     async fn upsert_post(&mut self, values: PostRow<'_>, set: &str) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO posts {POST_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', 1) {}",
+            "INSERT INTO {} {POST_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', 1) {}",
+            self.store.tables.posts,
             self.store.dialect.upsert("id", set)
         );
         sqlx::query(&sql)

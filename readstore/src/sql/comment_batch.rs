@@ -202,7 +202,8 @@ impl Batch<'_> {
         let mut stored = HashMap::new();
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT id, post_id, creator, deleted FROM comments WHERE id IN ({})",
+                "SELECT id, post_id, creator, deleted FROM {} WHERE id IN ({})",
+                self.store.tables.comments,
                 vec!["?"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -225,7 +226,8 @@ impl Batch<'_> {
     async fn insert_comments(&mut self, inserts: &[(&CommentAdded, bool)]) -> Result<(), StoreError> {
         for chunk in inserts.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO comments (id, post_id, creator, content, created_at, deleted) VALUES {}",
+                "INSERT INTO {} (id, post_id, creator, content, created_at, deleted) VALUES {}",
+                self.store.tables.comments,
                 placeholders(chunk.len(), 6)
             );
             let mut query = sqlx::query(&sql);
@@ -246,7 +248,8 @@ impl Batch<'_> {
     async fn mark_deleted(&mut self, ids: &[Uuid]) -> Result<(), StoreError> {
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "UPDATE comments SET deleted = 1 WHERE id IN ({})",
+                "UPDATE {} SET deleted = 1 WHERE id IN ({})",
+                self.store.tables.comments,
                 vec!["?"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -267,8 +270,9 @@ impl Batch<'_> {
         }
         for chunk in rejects.chunks(CHUNK) {
             let sql = format!(
-                "{} INTO rejected_events (event_id, kind, post_id, actor, reason, recorded_at) VALUES {}",
+                "{} INTO {} (event_id, kind, post_id, actor, reason, recorded_at) VALUES {}",
                 self.store.dialect.insert_ignore(),
+                self.store.tables.rejected,
                 placeholders(chunk.len(), 6)
             );
             let mut query = sqlx::query(&sql);
@@ -294,7 +298,8 @@ impl Batch<'_> {
         let mut last = HashMap::new();
         for chunk in posts.chunks(CHUNK) {
             let sql = format!(
-                "SELECT id, last_comments FROM posts WHERE id IN ({})",
+                "SELECT id, last_comments FROM {} WHERE id IN ({})",
+                self.store.tables.posts,
                 vec!["?"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -316,9 +321,12 @@ impl Batch<'_> {
     async fn live_last_two(&mut self, posts: &[Uuid]) -> Result<HashMap<Uuid, Vec<CommentView>>, StoreError> {
         let mut found: HashMap<Uuid, Vec<CommentView>> = posts.iter().map(|&p| (p, Vec::new())).collect();
         for chunk in posts.chunks(REQUERY_CHUNK) {
-            let branch = "SELECT * FROM (SELECT id, post_id, creator, content, created_at FROM comments \
-                          WHERE post_id = ? AND deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 2) AS t";
-            let sql = vec![branch; chunk.len()].join(" UNION ALL ");
+            let branch = format!(
+                "SELECT * FROM (SELECT id, post_id, creator, content, created_at FROM {} \
+                 WHERE post_id = ? AND deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 2) AS t",
+                self.store.tables.comments
+            );
+            let sql = vec![branch.as_str(); chunk.len()].join(" UNION ALL ");
             let mut query = sqlx::query(&sql);
             for post in chunk {
                 query = query.bind(post.to_string());
@@ -341,8 +349,9 @@ impl Batch<'_> {
                    last_comments = NEW(last_comments), version = version + 1";
         for chunk in rows.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO posts (id, requested, creator, caption, created_at, status, original_key, \
+                "INSERT INTO {} (id, requested, creator, caption, created_at, status, original_key, \
                  comment_count, last_comments, version) VALUES {} {}",
+                self.store.tables.posts,
                 placeholders(chunk.len(), 10),
                 self.store.dialect.upsert("id", set)
             );

@@ -4,6 +4,7 @@ mod apply;
 mod comment_batch;
 mod dialect;
 mod queries;
+mod rebuild;
 mod requests;
 
 use std::str::FromStr;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 
 pub(crate) use dialect::Dialect;
 
-use crate::{Advance, Applied, Claim, CommentState, FeedKey, PostView, ReadStore, StoreError};
+use crate::{Advance, Applied, Claim, CommentState, Counts, FeedKey, PostView, ReadStore, StoreError};
 
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -28,6 +29,27 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
     pub(crate) dialect: Dialect,
+    /// The read tables this store writes and reads: the live ones, or a
+    /// rebuild's shadow tables (see `rebuild.rs`).
+    pub(crate) tables: Tables,
+}
+
+/// Names of the read tables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Tables {
+    pub posts: String,
+    pub comments: String,
+    pub rejected: String,
+}
+
+impl Tables {
+    pub(crate) fn with_suffix(suffix: &str) -> Tables {
+        Tables {
+            posts: format!("posts{suffix}"),
+            comments: format!("comments{suffix}"),
+            rejected: format!("rejected_events{suffix}"),
+        }
+    }
 }
 
 impl SqlStore {
@@ -55,7 +77,11 @@ impl SqlStore {
             Dialect::MySql => MYSQL_MIGRATIONS.run(&pool).await?,
             Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
         }
-        Ok(SqlStore { pool, dialect })
+        Ok(SqlStore {
+            pool,
+            dialect,
+            tables: Tables::with_suffix(""),
+        })
     }
 
     /// The embedded default: a SQLite file.
@@ -157,5 +183,17 @@ impl ReadStore for SqlStore {
     async fn check(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn shadow(&self, projection: &str) -> Result<std::sync::Arc<dyn ReadStore>, StoreError> {
+        Ok(std::sync::Arc::new(self.make_shadow(projection).await?))
+    }
+
+    async fn swap_in(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.swap_shadow_in(from, to).await
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        self.table_counts().await
     }
 }

@@ -7,8 +7,13 @@ use uuid::Uuid;
 use super::{text, text_or_null, SqlStore};
 use crate::{CommentState, CommentView, FeedKey, PostStatus, PostView, StoreError};
 
-const SELECT_POST: &str = "SELECT id, creator, caption, created_at, status, failure_reason, image_key, \
-     width, height, comment_count, last_comments, version FROM posts";
+fn select_post(store: &SqlStore) -> String {
+    format!(
+        "SELECT id, creator, caption, created_at, status, failure_reason, image_key, \
+         width, height, comment_count, last_comments, version FROM {}",
+        store.tables.posts
+    )
+}
 
 fn parse_uuid(value: &str, what: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(value).map_err(|e| StoreError::Corrupt(format!("{what} {value:?}: {e}")))
@@ -38,7 +43,7 @@ fn post_of(row: &AnyRow) -> Result<PostView, StoreError> {
 }
 
 pub(super) async fn post(store: &SqlStore, id: Uuid) -> Result<Option<PostView>, StoreError> {
-    let sql = format!("{SELECT_POST} WHERE id = ? AND requested = 1");
+    let sql = format!("{} WHERE id = ? AND requested = 1", select_post(store));
     let row = sqlx::query(&sql)
         .bind(id.to_string())
         .fetch_optional(&store.pool)
@@ -50,7 +55,8 @@ pub(super) async fn posts(store: &SqlStore, ids: &[Uuid]) -> Result<Vec<PostView
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(400) {
         let sql = format!(
-            "{SELECT_POST} WHERE requested = 1 AND id IN ({})",
+            "{} WHERE requested = 1 AND id IN ({})",
+            select_post(store),
             vec!["?"; chunk.len()].join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -69,7 +75,11 @@ pub(super) async fn comment(
     post_id: Uuid,
     comment_id: Uuid,
 ) -> Result<Option<CommentState>, StoreError> {
-    let row = sqlx::query("SELECT creator, deleted FROM comments WHERE id = ? AND post_id = ?")
+    let sql = format!(
+        "SELECT creator, deleted FROM {} WHERE id = ? AND post_id = ?",
+        store.tables.comments
+    );
+    let row = sqlx::query(&sql)
         .bind(comment_id.to_string())
         .bind(post_id.to_string())
         .fetch_optional(&store.pool)
@@ -93,7 +103,10 @@ pub(super) async fn feed(
     let order = "ORDER BY comment_count DESC, created_at DESC, id ASC LIMIT ?";
     let rows = match after {
         None => {
-            let sql = format!("{SELECT_POST} WHERE requested = 1 AND status = 'published' {order}");
+            let sql = format!(
+                "{} WHERE requested = 1 AND status = 'published' {order}",
+                select_post(store)
+            );
             sqlx::query(&sql)
                 .bind(i64::from(limit))
                 .fetch_all(&store.pool)
@@ -101,8 +114,9 @@ pub(super) async fn feed(
         }
         Some(key) => {
             let sql = format!(
-                "{SELECT_POST} WHERE requested = 1 AND status = 'published' AND (comment_count < ? \
-                 OR (comment_count = ? AND (created_at < ? OR (created_at = ? AND id > ?)))) {order}"
+                "{} WHERE requested = 1 AND status = 'published' AND (comment_count < ? \
+                 OR (comment_count = ? AND (created_at < ? OR (created_at = ? AND id > ?)))) {order}",
+                select_post(store)
             );
             sqlx::query(&sql)
                 .bind(key.comment_count)
