@@ -68,6 +68,33 @@ sleep 0.5
 echo 'request = function() return wrk.format("GET") end
 delay = function() return 10 end' >"$WORK/paced.lua"
 
+# Append-to-visible: a comment posted, then the feed polled until the
+# post's count shows it; 200 times, on an otherwise idle server.
+VISIBLE=$(python3 - "$APP_PORT" "$TOKEN" "${IDS[0]}" <<'PY'
+import json, sys, time, urllib.request
+port, token, post = sys.argv[1], sys.argv[2], sys.argv[3]
+base = f"http://127.0.0.1:{port}"
+def count():
+    with urllib.request.urlopen(f"{base}/v1/posts?limit=100") as r:
+        for item in json.load(r)["items"]:
+            if item["id"] == post:
+                return item["comment_count"]
+    return None
+samples = []
+for i in range(200):
+    before = count()
+    req = urllib.request.Request(f"{base}/v1/posts/{post}/comments", data=json.dumps({"content": f"visible {i}"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "content-type": "application/json"})
+    start = time.perf_counter()
+    urllib.request.urlopen(req).read()
+    while count() == before:
+        pass
+    samples.append((time.perf_counter() - start) * 1000)
+samples.sort()
+print(f"median {samples[len(samples)//2]:.1f} ms, p99 {samples[int(len(samples)*0.99)-1]:.1f} ms, max {samples[-1]:.1f} ms")
+PY
+)
+
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
 p99() { sed -n 's/^ *99% *\(.*\)$/\1/p'; }
 echo "first feed page: $SIZE bytes"
@@ -83,3 +110,4 @@ echo "| nginx, static file of $SIZE bytes, 32 connections | $N | $(echo "$NGINX"
 echo "| imagegram GET /v1/posts?limit=20, paced | $P | $(echo "$PACED" | p99) |"
 echo
 echo "feed / nginx: $(python3 -c "print(round($F / $N, 2))")"
+echo "comment appended → visible in the feed: $VISIBLE"
