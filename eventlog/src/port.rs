@@ -90,6 +90,21 @@ impl Position {
     pub fn beginning_of(topic: &str, partitions: u32) -> Vec<Position> {
         (0..partitions).map(|p| Position::new(topic, p, 0)).collect()
     }
+
+    /// The current end of every partition of `topics`: where a reader
+    /// that wants only what comes next starts.
+    pub async fn ends_of(log: &dyn EventLog, topics: &[&str]) -> Result<Vec<Position>, LogError> {
+        let mut positions = Vec::new();
+        for &topic in topics {
+            let ends = log.end_offsets(topic).await?;
+            positions.extend(
+                ends.iter()
+                    .enumerate()
+                    .map(|(p, &end)| Position::new(topic, p as u32, end)),
+            );
+        }
+        Ok(positions)
+    }
 }
 
 /// A log of topics split into partitions, each an ordered sequence of records.

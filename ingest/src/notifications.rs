@@ -68,15 +68,7 @@ impl Notifications {
         store: Arc<dyn ReadStore>,
         stop: CancellationToken,
     ) -> Result<Arc<Self>, IngestError> {
-        let mut positions = Vec::new();
-        for topic in [topics::IMAGES.name, topics::COMMENTS.name] {
-            let ends = log.end_offsets(topic).await?;
-            positions.extend(
-                ends.iter()
-                    .enumerate()
-                    .map(|(p, &end)| Position::new(topic, p as u32, end)),
-            );
-        }
+        let positions = Position::ends_of(&*log, &[topics::IMAGES.name, topics::COMMENTS.name]).await?;
         let reader = log.read_from(positions).await?;
         let hub = Arc::new(Notifications {
             channels: Arc::new(Mutex::new(HashMap::new())),

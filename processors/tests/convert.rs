@@ -1,5 +1,7 @@
 //! Conversion of real files made here: formats, modes, orientation, and hostile input.
 
+mod png_files;
+
 use image::{DynamicImage, Rgb, RgbImage, Rgba, RgbaImage};
 use imagegram_processors::convert::{convert, ConvertError, ConvertOptions, ResizeMode};
 
@@ -142,17 +144,6 @@ fn truncated_and_corrupt_files_say_so() {
     assert!(err.to_string().starts_with("corrupt jpeg"), "{err}");
 }
 
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
-    out
-}
-
 #[test]
 fn a_decompression_bomb_fails_fast_on_its_header() {
     // 100000x100000 RGB declared in 60-odd bytes.
@@ -161,12 +152,12 @@ fn a_decompression_bomb_fails_fast_on_its_header() {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
-    bomb.extend(png_chunk(b"IHDR", &ihdr));
-    bomb.extend(png_chunk(
+    bomb.extend(png_files::chunk(b"IHDR", &ihdr));
+    bomb.extend(png_files::chunk(
         b"IDAT",
         &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
     ));
-    bomb.extend(png_chunk(b"IEND", &[]));
+    bomb.extend(png_files::chunk(b"IEND", &[]));
     let started = std::time::Instant::now();
     let err = convert(&bomb, &ConvertOptions::default()).expect_err("refused");
     assert_eq!(

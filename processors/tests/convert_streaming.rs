@@ -2,6 +2,8 @@
 //! JPEGs libjpeg-turbo cannot give as RGB, and the 512 MB bound on 100 MB
 //! originals (measured as the process's peak resident memory).
 
+mod png_files;
+
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 
@@ -20,17 +22,6 @@ fn png_of(w: u32, h: u32, color: png::ColorType, depth: png::BitDepth, pixels: &
     let mut writer = encoder.write_header().expect("png header");
     writer.write_image_data(pixels).expect("png data");
     writer.finish().expect("png end");
-    out
-}
-
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
     out
 }
 
@@ -83,9 +74,9 @@ fn adam7_png(w: u32, h: u32, rgb: &[u8]) -> Vec<u8> {
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 1]);
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    out.extend(chunk(b"IHDR", &ihdr));
-    out.extend(chunk(b"IDAT", &zlib_stored(&raw)));
-    out.extend(chunk(b"IEND", &[]));
+    out.extend(png_files::chunk(b"IHDR", &ihdr));
+    out.extend(png_files::chunk(b"IDAT", &zlib_stored(&raw)));
+    out.extend(png_files::chunk(b"IEND", &[]));
     out
 }
 

@@ -7,20 +7,6 @@ use imagegram_schemas::dead_letter::{dead_letter, Origin};
 use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{encode, now_us};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    dead_letters_are_listed_and_replayed_once(imagegram_testkit::embedded(dir.path()).await).await;
-}
-
-/// On Kafka (Tansu), MySQL and S3 (moto) when configured.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn distributed() {
-    if let Some(stack) = imagegram_testkit::distributed().await {
-        dead_letters_are_listed_and_replayed_once(stack).await;
-    }
-}
-
 async fn dead_letters_are_listed_and_replayed_once(stack: imagegram_testkit::Stack) {
     let (log, store) = (stack.log, stack.store);
     let consumer = Consumer::ImageConverter;
@@ -82,3 +68,5 @@ async fn dead_letters_are_listed_and_replayed_once(stack: imagegram_testkit::Sta
         "listing never consumes"
     );
 }
+
+imagegram_testkit::on_both_stacks!(dead_letters_are_listed_and_replayed_once);

@@ -61,23 +61,6 @@ async fn read_topic(log: &dyn EventLog, topic: &str, at_least: usize) -> Vec<Eve
     events
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(
-        imagegram_testkit::embedded(dir.path()).await,
-    )
-    .await;
-}
-
-/// On Kafka (Tansu), MySQL and S3 (moto) when configured.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn distributed() {
-    if let Some(stack) = imagegram_testkit::distributed().await {
-        duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack).await;
-    }
-}
-
 async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: imagegram_testkit::Stack) {
     let (log, store) = (stack.log, stack.store);
     let blobs = stack.blobs;
@@ -148,3 +131,5 @@ async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: im
     stop.cancel();
     running.await.expect("runner task").expect("runner stops cleanly");
 }
+
+imagegram_testkit::on_both_stacks!(duplicates_once_poison_to_the_dead_letters_and_on_to_the_next);

@@ -58,19 +58,7 @@ async fn project(work: &Workload, store: Arc<dyn ReadStore>) -> f64 {
         let stop = stop.clone();
         async move { projector.run(stop).await }
     });
-    loop {
-        let done: u64 = store
-            .positions(READ_MODEL)
-            .await
-            .expect("positions")
-            .iter()
-            .map(|p| p.offset)
-            .sum();
-        if done >= total {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    imagegram_testkit::caught_up(&*store, READ_MODEL, total, Duration::from_secs(600)).await;
     let elapsed = started.elapsed();
     stop.cancel();
     let _ = running.await;

@@ -3,30 +3,14 @@
 //! log with SQLite and on Kafka with MySQL; and the live projector carries
 //! on from the swapped-in positions.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use imagegram_projections::rebuild::rebuild;
-use imagegram_projections::{Projector, READ_MODEL};
 use imagegram_readstore::{PostView, ReadStore};
 use imagegram_testkit::workload::{append_all, workload, Workload};
 use imagegram_testkit::Stack;
-use tokio_util::sync::CancellationToken;
-
-async fn project(stack: &Stack, total: u64) {
-    let projector = Projector::new(Arc::clone(&stack.log), Arc::clone(&stack.store), READ_MODEL);
-    let stop = CancellationToken::new();
-    let running = tokio::spawn({
-        let stop = stop.clone();
-        async move { projector.run(stop).await }
-    });
-    imagegram_testkit::caught_up(&*stack.store, READ_MODEL, total, Duration::from_secs(120)).await;
-    stop.cancel();
-    running
-        .await
-        .expect("projector task")
-        .expect("projector stops cleanly");
-}
 
 async fn views(store: &dyn ReadStore, work: &Workload) -> Vec<PostView> {
     let mut views = store.posts(&work.posts).await.expect("posts");
@@ -41,7 +25,7 @@ async fn rebuild_equals_live(stack: Stack) {
     let work = workload(80, 3_000, 17);
     append_all(&*stack.log, &work.events, 400).await;
     let total = work.events.len() as u64;
-    project(&stack, total).await;
+    common::project(&stack, total).await;
     let live = views(&*stack.store, &work).await;
     let live_counts = stack.store.counts().await.expect("counts");
     assert_eq!(live.len(), 80);
@@ -66,20 +50,9 @@ async fn rebuild_equals_live(stack: Stack) {
     // The live projector carries on from the rebuild's positions.
     let more = workload(10, 200, 99);
     append_all(&*stack.log, &more.events, 400).await;
-    project(&stack, total + more.events.len() as u64).await;
+    common::project(&stack, total + more.events.len() as u64).await;
     more.check(&*stack.store).await;
     work.check(&*stack.store).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    rebuild_equals_live(imagegram_testkit::embedded(dir.path()).await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn distributed() {
-    if let Some(stack) = imagegram_testkit::distributed().await {
-        rebuild_equals_live(stack).await;
-    }
-}
+imagegram_testkit::on_both_stacks!(rebuild_equals_live);

@@ -15,7 +15,8 @@
 //! - `sql/mod.rs`: connecting, pragmas, migrations (`migrations/<dialect>/`).
 //! - `sql/dialect.rs`: the SQL that differs between MySQL and SQLite.
 //! - `sql/apply.rs`: folding a batch of events into the tables, exactly once;
-//!   `sql/comment_batch.rs`: a batch's comments, planned in memory, a few statements in all.
+//!   `sql/comment_batch.rs`: a batch's comments, planned in memory (pure), and
+//!   `sql/comment_writes.rs`: the few multi-row statements that carry it out.
 //! - `sql/queries.rs`: posts, comments and feed pages.
 //! - `sql/requests.rs`: idempotency keys and processed-event marks.
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.

@@ -152,3 +152,26 @@ pub async fn caught_up(store: &dyn ReadStore, projection: &str, total: u64, pati
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// Two tests of `scenario: async fn(Stack)`: `embedded` (log, SQLite and
+/// files in a temporary directory) and `distributed` (Kafka, MySQL and S3,
+/// passing without running when they are not configured). The calling
+/// crate needs `tokio` and `tempfile`.
+#[macro_export]
+macro_rules! on_both_stacks {
+    ($scenario:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn embedded() {
+            let dir = tempfile::tempdir().expect("temp dir");
+            $scenario($crate::embedded(dir.path()).await).await;
+        }
+
+        /// On Kafka (Tansu), MySQL and S3 (moto) when configured.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn distributed() {
+            if let Some(stack) = $crate::distributed().await {
+                $scenario(stack).await;
+            }
+        }
+    };
+}

@@ -29,15 +29,7 @@ pub async fn start(
     log: Arc<dyn EventLog>,
     stop: CancellationToken,
 ) -> Result<Arc<Feed>, ProjectionError> {
-    let mut positions = Vec::new();
-    for topic in [topics::IMAGES.name, topics::COMMENTS.name] {
-        let ends = log.end_offsets(topic).await?;
-        positions.extend(
-            ends.iter()
-                .enumerate()
-                .map(|(p, &end)| Position::new(topic, p as u32, end)),
-        );
-    }
+    let positions = Position::ends_of(&*log, &[topics::IMAGES.name, topics::COMMENTS.name]).await?;
     let mut reader = log.read_from(positions).await?;
     let feed = Feed::load(store).await?;
     let following = Arc::clone(&feed);

@@ -2,6 +2,7 @@
 
 mod apply;
 mod comment_batch;
+mod comment_writes;
 mod dialect;
 mod queries;
 mod rebuild;
