@@ -9,13 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
-use imagegram_eventlog::kafka::{KafkaConfig, KafkaLog};
-use imagegram_eventlog::{EventLog, Namespaced, TopicSpec};
 use imagegram_readstore::{ReadStore, SqlStore};
-use imagegram_schemas::topics;
-use imagegram_testkit::workload::{append_all, workload, Rng};
-use support::{environment, Infra, BIN};
+
+use imagegram_testkit::workload::{workload, Rng};
+use support::{environment, fill_log, value, Infra, BIN};
 
 fn projector(data: &std::path::Path, env: &[(String, String)]) -> Child {
     let mut command = Command::new(BIN);
@@ -29,19 +26,6 @@ fn projector(data: &std::path::Path, env: &[(String, String)]) -> Child {
         .stdout(Stdio::null())
         .spawn()
         .expect("imagegram project starts")
-}
-
-fn value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
-async fn with_topics(log: Arc<dyn EventLog>) -> Arc<dyn EventLog> {
-    let specs: Vec<TopicSpec> = topics::all()
-        .iter()
-        .map(|t| TopicSpec::new(t.name, t.partitions))
-        .collect();
-    log.create_topics(&specs).await.expect("topics");
-    log
 }
 
 async fn counts_are_exact_after_kill_9(infra: Infra) {
@@ -59,21 +43,7 @@ async fn counts_are_exact_after_kill_9(infra: Infra) {
                 .expect("sqlite"),
         ),
     };
-    match value(&env, "IMAGEGRAM_KAFKA_BROKERS") {
-        Some(brokers) => {
-            let kafka: Arc<dyn EventLog> =
-                Arc::new(KafkaLog::connect(KafkaConfig::new(brokers)).expect("kafka"));
-            let prefix = value(&env, "IMAGEGRAM_TOPIC_PREFIX").unwrap_or_default();
-            let log = with_topics(Namespaced::wrap(kafka, prefix)).await;
-            append_all(&*log, &work.events, 1_000).await;
-        }
-        None => {
-            // Filled, then closed: the projector process opens it next.
-            let log = EmbeddedLog::open(&data.path().join("log"), Durability::Fsync).expect("log");
-            let log = with_topics(Arc::new(log)).await;
-            append_all(&*log, &work.events, 1_000).await;
-        }
-    }
+    fill_log(data.path(), &env, &work.events).await;
 
     let mut rng = Rng::new(5);
     let mut kills = 0;

@@ -1,18 +1,16 @@
 //! `imagegram replay`: the output decodes (JSON lines and an Avro object
 //! container file read back with its own schema), offsets bound it, and
-//! every event of the topic is there once.
+//! every event of the topic is there once — on the embedded log and Kafka.
 
+#[macro_use]
 mod support;
 
 use std::process::Command;
-use std::sync::Arc;
 
-use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
-use imagegram_eventlog::{EventLog, TopicSpec};
-use imagegram_schemas::{topics, Event};
-use imagegram_testkit::workload::{append_all, workload};
+use imagegram_schemas::Event;
+use imagegram_testkit::workload::workload;
 use serde::Deserialize;
-use support::BIN;
+use support::{environment, fill_log, Infra, BIN};
 
 #[derive(Debug, Deserialize)]
 struct Row {
@@ -25,10 +23,12 @@ struct Row {
     event_json: String,
 }
 
-fn replay(data: &std::path::Path, args: &[&str]) -> Vec<u8> {
+fn replay(data: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Vec<u8> {
     let out = Command::new(BIN)
         .arg("--data-dir")
         .arg(data)
+        .env_remove("IMAGEGRAM_EVENT_LOG")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["--log-filter", "warn", "replay"])
         .args(args)
         .output()
@@ -41,27 +41,20 @@ fn replay(data: &std::path::Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_output_decodes_in_both_formats() {
+async fn replay_output_decodes_in_both_formats(infra: Infra) {
+    let Some(env) = environment(infra, "replay_output_decodes_in_both_formats") else {
+        return;
+    };
     let data = tempfile::tempdir().expect("temp dir");
     let work = workload(20, 300, 3);
-    {
-        let log: Arc<dyn EventLog> =
-            Arc::new(EmbeddedLog::open(&data.path().join("log"), Durability::Fsync).expect("log"));
-        let specs: Vec<TopicSpec> = topics::all()
-            .iter()
-            .map(|t| TopicSpec::new(t.name, t.partitions))
-            .collect();
-        log.create_topics(&specs).await.expect("topics");
-        append_all(&*log, &work.events, 100).await;
-    }
+    fill_log(data.path(), &env, &work.events).await;
     let comment_events: Vec<&Event> = work
         .events
         .iter()
         .filter(|e| matches!(e, Event::CommentAdded(_) | Event::CommentDeleted(_)))
         .collect();
 
-    let jsonl = replay(data.path(), &["--topic", "imagegram.comments"]);
+    let jsonl = replay(data.path(), &env, &["--topic", "imagegram.comments"]);
     let rows: Vec<Row> = String::from_utf8_lossy(&jsonl)
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
@@ -81,6 +74,7 @@ async fn replay_output_decodes_in_both_formats() {
     let avro_arg = avro_path.to_string_lossy().into_owned();
     replay(
         data.path(),
+        &env,
         &[
             "--topic",
             "imagegram.comments",
@@ -105,6 +99,7 @@ async fn replay_output_decodes_in_both_formats() {
     // Offsets bound the replay in every partition.
     let bounded = replay(
         data.path(),
+        &env,
         &[
             "--topic",
             "imagegram.comments",
@@ -123,3 +118,5 @@ async fn replay_output_decodes_in_both_formats() {
         .iter()
         .all(|r| (2..5).contains(&r.offset) && r.partition >= 0));
 }
+
+on_both!(replay_output_decodes_in_both_formats);

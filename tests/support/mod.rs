@@ -219,6 +219,38 @@ pub async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwe
         .expect("comment")
 }
 
+/// The value of `key` in an environment from [`environment`].
+pub fn value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Appends `events` to the log a process started with `env` and
+/// `--data-dir data` will open: Kafka under the environment's topic
+/// prefix, or the embedded log in `data` (closed again before returning).
+pub async fn fill_log(data: &std::path::Path, env: &[(String, String)], events: &[imagegram_schemas::Event]) {
+    use imagegram_eventlog::EventLog;
+    let log: std::sync::Arc<dyn EventLog> = match value(env, "IMAGEGRAM_KAFKA_BROKERS") {
+        Some(brokers) => {
+            let config = imagegram_eventlog::kafka::KafkaConfig::new(brokers);
+            let kafka = imagegram_eventlog::kafka::KafkaLog::connect(config).expect("kafka");
+            let prefix = value(env, "IMAGEGRAM_TOPIC_PREFIX").unwrap_or_default();
+            imagegram_eventlog::Namespaced::wrap(std::sync::Arc::new(kafka), prefix)
+        }
+        None => {
+            let durability = imagegram_eventlog::embedded::Durability::Fsync;
+            std::sync::Arc::new(
+                imagegram_eventlog::embedded::EmbeddedLog::open(&data.join("log"), durability).expect("log"),
+            )
+        }
+    };
+    let specs: Vec<imagegram_eventlog::TopicSpec> = imagegram_schemas::topics::all()
+        .iter()
+        .map(|t| imagegram_eventlog::TopicSpec::new(t.name, t.partitions))
+        .collect();
+    log.create_topics(&specs).await.expect("topics");
+    imagegram_testkit::workload::append_all(&*log, events, 1_000).await;
+}
+
 /// Runs each named `async fn(Infra)` as two tests: `embedded::name` and
 /// `distributed::name` (which passes without running when the services
 /// are not configured).
