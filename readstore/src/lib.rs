@@ -20,6 +20,7 @@
 //! - `sql/queries.rs`: posts, comments and feed pages.
 //! - `sql/requests.rs`: idempotency keys and processed-event marks.
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.
+//! - `sql/uploads.rs`: resumable uploads' state.
 //! - `error.rs`: [`StoreError`], this crate's one error type.
 
 mod error;
@@ -29,5 +30,6 @@ mod sql;
 pub use error::StoreError;
 pub use port::{
     Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadStore,
+    Upload,
 };
 pub use sql::SqlStore;

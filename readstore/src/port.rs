@@ -112,6 +112,25 @@ pub struct Applied {
     pub touched: Vec<Uuid>,
 }
 
+/// A resumable upload in progress (or complete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: Uuid,
+    pub owner: String,
+    /// `None` while the client defers the length.
+    pub length: Option<u64>,
+    pub offset: u64,
+    /// Chunk objects holding the bytes so far, `uploads/<id>/<n>` for n < chunks.
+    pub chunks: u32,
+    /// `Upload-Metadata` as the client sent it.
+    pub metadata: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The post made from it, once complete.
+    pub post_id: Option<Uuid>,
+}
+
 /// What the read tables hold, for checking a rebuild.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -196,4 +215,19 @@ pub trait ReadStore: Send + Sync {
 
     /// What this store's read tables hold.
     async fn counts(&self) -> Result<Counts, StoreError>;
+
+    async fn create_upload(&self, upload: &Upload) -> Result<(), StoreError>;
+
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
+
+    /// Stores `upload`'s new offset, length and chunks if its offset is still
+    /// `from`; `false` (nothing changed) if another request moved it.
+    async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError>;
+
+    async fn set_upload_post(&self, id: Uuid, post: Uuid) -> Result<(), StoreError>;
+
+    async fn delete_upload(&self, id: Uuid) -> Result<(), StoreError>;
+
+    /// Uploads whose `expires_at` is before `now`, at most `limit`.
+    async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError>;
 }

@@ -7,6 +7,7 @@ mod dialect;
 mod queries;
 mod rebuild;
 mod requests;
+mod uploads;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,7 +21,9 @@ use uuid::Uuid;
 
 pub(crate) use dialect::Dialect;
 
-use crate::{Advance, Applied, Claim, CommentState, Counts, FeedKey, PostView, ReadStore, StoreError};
+use crate::{
+    Advance, Applied, Claim, CommentState, Counts, FeedKey, PostView, ReadStore, StoreError, Upload,
+};
 
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -196,5 +199,29 @@ impl ReadStore for SqlStore {
 
     async fn counts(&self) -> Result<Counts, StoreError> {
         self.table_counts().await
+    }
+
+    async fn create_upload(&self, upload: &Upload) -> Result<(), StoreError> {
+        uploads::create(self, upload).await
+    }
+
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
+        uploads::get(self, id).await
+    }
+
+    async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError> {
+        uploads::advance(self, upload, from).await
+    }
+
+    async fn set_upload_post(&self, id: Uuid, post: Uuid) -> Result<(), StoreError> {
+        uploads::set_post(self, id, post).await
+    }
+
+    async fn delete_upload(&self, id: Uuid) -> Result<(), StoreError> {
+        uploads::delete(self, id).await
+    }
+
+    async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError> {
+        uploads::expired(self, now, limit).await
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use imagegram_eventlog::Position;
-use imagegram_readstore::{Advance, Claim, FeedKey, PostStatus, ReadStore, StoreError};
+use imagegram_readstore::{Advance, Claim, FeedKey, PostStatus, ReadStore, StoreError, Upload};
 use imagegram_schemas::*;
 use uuid::Uuid;
 
@@ -399,6 +399,48 @@ pub async fn processed_marks(store: Arc<dyn ReadStore>) {
     assert!(!store.is_processed("other", id).await.expect("read"));
 }
 
+pub async fn uploads_advance_by_compare_and_set(store: Arc<dyn ReadStore>) {
+    let mut upload = Upload {
+        id: Uuid::new_v4(),
+        owner: "ann".into(),
+        length: None,
+        offset: 0,
+        chunks: 0,
+        metadata: "caption aGk=".into(),
+        created_at: 10,
+        expires_at: 1_000,
+        post_id: None,
+    };
+    store.create_upload(&upload).await.expect("create");
+    assert_eq!(store.upload(upload.id).await.expect("read"), Some(upload.clone()));
+    upload.offset = 5;
+    upload.chunks = 1;
+    upload.length = Some(9);
+    assert!(store.advance_upload(&upload, 0).await.expect("advance"));
+    let mut stale = upload.clone();
+    stale.offset = 7;
+    assert!(
+        !store.advance_upload(&stale, 0).await.expect("a stale advance"),
+        "its offset moved"
+    );
+    assert_eq!(store.upload(upload.id).await.expect("read"), Some(upload.clone()));
+    let post = Uuid::new_v4();
+    store.set_upload_post(upload.id, post).await.expect("post");
+    assert_eq!(
+        store
+            .upload(upload.id)
+            .await
+            .expect("read")
+            .and_then(|u| u.post_id),
+        Some(post)
+    );
+    assert!(store.expired_uploads(1_000, 10).await.expect("sweep").is_empty());
+    let expired = store.expired_uploads(1_001, 10).await.expect("sweep");
+    assert!(expired.iter().any(|u| u.id == upload.id));
+    store.delete_upload(upload.id).await.expect("delete");
+    assert_eq!(store.upload(upload.id).await.expect("read"), None);
+}
+
 #[macro_export]
 macro_rules! read_contract_suite {
     ($store:expr) => {
@@ -407,7 +449,7 @@ macro_rules! read_contract_suite {
             feed_order_and_tie_breaks, last_two_comments_follow_adds_and_deletes,
             only_the_author_deletes_a_comment, duplicates_have_their_effect_once,
             positions_commit_with_the_batch, a_second_projector_backs_off_and_applies_nothing, idempotency_claims, concurrent_claims_have_one_winner,
-            processed_marks);
+            processed_marks, uploads_advance_by_compare_and_set);
     };
     (@tests $store:expr; $($name:ident),*) => {
         $(
