@@ -52,11 +52,17 @@ async fn dead_letters_are_listed_and_replayed_once(stack: imagegram_testkit::Sta
         .read_from(Position::beginning_of(uploads.name, uploads.partitions))
         .await
         .expect("reader");
-    let back = reader
-        .poll(100, std::time::Duration::from_secs(5))
-        .await
-        .expect("poll");
-    let mut payloads: Vec<Vec<u8>> = back.iter().map(|r| r.value.clone()).collect();
+    // A poll returns what has arrived; on Kafka the two partitions' records
+    // may come in separate polls.
+    let mut payloads: Vec<Vec<u8>> = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while payloads.len() < 2 && tokio::time::Instant::now() < deadline {
+        let back = reader
+            .poll(100, std::time::Duration::from_millis(500))
+            .await
+            .expect("poll");
+        payloads.extend(back.iter().map(|r| r.value.clone()));
+    }
     payloads.sort();
     assert_eq!(
         payloads,
