@@ -165,6 +165,12 @@ async fn start_gateway(
         Box::new(StoreProbe(Arc::clone(&store))),
         Box::new(BlobProbe(Arc::clone(&blobs))),
     ];
+    imagegram_ingest::tus::start_sweep(
+        Arc::clone(&store),
+        Arc::clone(&blobs),
+        std::time::Duration::from_secs(60),
+        shutdown.token(),
+    );
     let feed =
         imagegram_projections::feed::start(Arc::clone(&store), Arc::clone(&log), shutdown.token()).await?;
     let state = AppState {

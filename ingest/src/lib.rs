@@ -18,6 +18,8 @@
 //! - `feed.rs`: `GET /v1/posts`, paged over ranking snapshots;
 //!   `feed_cursor.rs`: its signed cursors.
 //! - `reads.rs`: a post, its image, the old feed route.
+//! - `tus/`: resumable uploads (tus 1.0): `protocol.rs` (headers, pure),
+//!   `chunks.rs` (bytes as chunk objects), `sweep.rs` (expiration), `mod.rs` (routes).
 //! - `legacy.rs`: the original system's write routes.
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
 //! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors.
@@ -38,6 +40,7 @@ mod posts;
 mod problem;
 mod reads;
 mod server;
+pub mod tus;
 mod upload_stream;
 mod views;
 

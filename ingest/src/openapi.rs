@@ -10,6 +10,11 @@ use utoipa::{Modify, OpenApi};
     paths(
         crate::posts::create_post,
         crate::feed::feed,
+        crate::tus::options,
+        crate::tus::create,
+        crate::tus::head,
+        crate::tus::patch,
+        crate::tus::delete,
         crate::reads::get_post,
         crate::reads::get_image,
         crate::comments::add_comment,

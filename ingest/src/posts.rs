@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{FromRequest, Multipart, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use imagegram_blobstore::keys;
@@ -22,7 +22,7 @@ use crate::views::{timestamp, PostJson};
 use crate::Problem;
 
 pub const MAX_CAPTION_CHARS: usize = 2_200;
-const MAX_WAIT_SECS: u64 = 60;
+pub(crate) const MAX_WAIT_SECS: u64 = 60;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct WaitQuery {
@@ -47,8 +47,21 @@ pub async fn create_post(
     user: User,
     Query(query): Query<WaitQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
+            .await
+            .map_err(|e| Problem::client(StatusCode::BAD_REQUEST, "bad-body", e.to_string()))?;
+        return crate::tus::posting::from_upload(state, user, query.wait, &body).await;
+    }
+    let multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| Problem::client(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
     create(state, user, query.wait, &headers, multipart, "image").await
 }
 
@@ -62,10 +75,7 @@ pub async fn create(
     file_part: &str,
 ) -> Result<Response, Problem> {
     let key = idempotency::key_of(headers)?;
-    let post_id = key
-        .as_deref()
-        .map(|k| ids::derive("post", &[&user, k]))
-        .unwrap_or_else(Uuid::new_v4);
+    let post_id = Posting::post_id(&user, key.as_deref());
     let original_key = keys::original(post_id);
     // With a key, the bytes are staged until the key is claimed, so a
     // conflicting retry can never overwrite the original.
@@ -82,6 +92,50 @@ pub async fn create(
             return Err(problem);
         }
     };
+    let posting = Posting {
+        user,
+        key,
+        post_id,
+        landing,
+        image,
+        caption,
+        filename,
+    };
+    finish(state, posting, wait).await
+}
+
+/// An image stored at `landing`, to become a post.
+pub struct Posting {
+    pub user: String,
+    pub key: Option<String>,
+    pub post_id: Uuid,
+    pub landing: String,
+    pub image: StoredImage,
+    pub caption: String,
+    pub filename: Option<String>,
+}
+
+impl Posting {
+    /// The post id for `user`'s request with idempotency `key`, if any.
+    pub fn post_id(user: &str, key: Option<&str>) -> Uuid {
+        key.map(|k| ids::derive("post", &[user, k]))
+            .unwrap_or_else(Uuid::new_v4)
+    }
+}
+
+/// Claims the idempotency key, moves the image into place and appends
+/// `UploadRequested`: the same for a multipart upload and a finished tus one.
+pub async fn finish(state: AppState, posting: Posting, wait: Option<u64>) -> Result<Response, Problem> {
+    let Posting {
+        user,
+        key,
+        post_id,
+        landing,
+        image,
+        caption,
+        filename,
+    } = posting;
+    let original_key = keys::original(post_id);
     if let Some(key) = key.as_deref() {
         let hash = idempotency::request_hash(&[caption.as_bytes(), &image.sha256]);
         match idempotency::claim(&*state.store, &user, key, &hash).await {
@@ -202,7 +256,7 @@ pub async fn append(state: &AppState, event: &Event) -> Result<(), Problem> {
 
 /// With `?wait=`: 201 once published and readable, 422 if conversion failed,
 /// `None` (so 202) if the wait ran out.
-async fn await_outcome(
+pub(crate) async fn await_outcome(
     state: &AppState,
     post_id: Uuid,
     outcomes: &mut Subscription,

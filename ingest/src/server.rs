@@ -20,7 +20,7 @@ use crate::feed_cursor::CursorSigner;
 use crate::health::{healthz, readyz, Probe};
 use crate::notifications::Notifications;
 use crate::upload_stream::MAX_IMAGE_BYTES;
-use crate::{comments, events, feed, legacy, openapi, posts, reads, IngestError};
+use crate::{comments, events, feed, legacy, openapi, posts, reads, tus, IngestError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -51,6 +51,13 @@ const SMALL_BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .route("/v1/posts", post(posts::create_post))
+        .route("/v1/uploads", post(tus::create).options(tus::options))
+        .route(
+            "/v1/uploads/{id}",
+            axum::routing::head(tus::head)
+                .patch(tus::patch)
+                .delete(tus::delete),
+        )
         .route("/image/upload", post(legacy::upload))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(UPLOAD_BODY_LIMIT));

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::multipart::{Field, Multipart};
 use axum::http::StatusCode;
 use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
 use imagegram_blobstore::{BlobError, BlobStore, ByteStream};
 use imagegram_schemas::ImageFormat;
 use sha2::{Digest, Sha256};
@@ -39,21 +40,39 @@ enum PumpEnd {
 pub async fn store_field(
     blobs: &Arc<dyn BlobStore>,
     key: &str,
-    mut field: Field<'_>,
+    field: Field<'_>,
+) -> Result<StoredImage, Problem> {
+    let chunks = futures::stream::unfold(field, |mut field| async move {
+        match field.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), field)),
+            Ok(None) => None,
+            Err(e) => Some((Err(e.body_text()), field)),
+        }
+    });
+    store_stream(blobs, key, chunks).await
+}
+
+/// Streams `chunks` to `key`, deciding the format from the first bytes.
+/// On any failure nothing is left at `key`.
+pub async fn store_stream(
+    blobs: &Arc<dyn BlobStore>,
+    key: &str,
+    chunks: impl Stream<Item = Result<Bytes, String>>,
 ) -> Result<StoredImage, Problem> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let body: ByteStream = Box::pin(ReceiverStream::new(rx));
     let pump = async move {
+        let mut chunks = std::pin::pin!(chunks);
         let mut hasher = Sha256::new();
         let mut head = BytesMut::new();
         let mut format = None;
         loop {
-            let chunk = match field.chunk().await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                    return PumpEnd::Body(e.body_text());
+            let chunk = match chunks.next().await {
+                Some(Ok(chunk)) => chunk,
+                None => break,
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(std::io::Error::other(e.clone()))).await;
+                    return PumpEnd::Body(e);
                 }
             };
             hasher.update(&chunk);

@@ -120,8 +120,8 @@ pub struct Upload {
     /// `None` while the client defers the length.
     pub length: Option<u64>,
     pub offset: u64,
-    /// Chunk objects holding the bytes so far, `uploads/<id>/<n>` for n < chunks.
-    pub chunks: u32,
+    /// Names of the chunk objects holding the bytes so far, in order.
+    pub parts: Vec<String>,
     /// `Upload-Metadata` as the client sent it.
     pub metadata: String,
     /// Microseconds since the epoch.
@@ -220,7 +220,7 @@ pub trait ReadStore: Send + Sync {
 
     async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
 
-    /// Stores `upload`'s new offset, length and chunks if its offset is still
+    /// Stores `upload`'s new offset, length and parts if its offset is still
     /// `from`; `false` (nothing changed) if another request moved it.
     async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError>;
 

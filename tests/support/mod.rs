@@ -24,6 +24,7 @@ pub struct App {
     pub base: String,
     pub data: tempfile::TempDir,
     env: Vec<(String, String)>,
+    role: String,
     pub client: reqwest::Client,
 }
 
@@ -73,41 +74,57 @@ pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
     Some(env)
 }
 
+/// `imagegram <role>` on a free port: the child and its base URL.
+fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> (Child, String) {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--data-dir")
+        .arg(data)
+        .args([role, "--listen", "127.0.0.1:0"]);
+    for key in [
+        "IMAGEGRAM_EVENT_LOG",
+        "IMAGEGRAM_DATABASE_URL",
+        "IMAGEGRAM_BLOB_STORE",
+        "IMAGEGRAM_JWT_SECRET",
+    ] {
+        command.env_remove(key);
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    let mut child = command.stdout(Stdio::piped()).spawn().expect("imagegram starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    let base = line
+        .trim()
+        .strip_prefix("imagegram listening on ")
+        .expect("announces its address")
+        .to_owned();
+    (child, base)
+}
+
 impl App {
     /// Starts `imagegram <role>` (`serve` or `ingest`) on a free port.
     pub fn start(infra: Infra, role: &str, test: &str) -> Option<App> {
         let env = environment(infra, test)?;
         let data = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(BIN);
-        command
-            .arg("--data-dir")
-            .arg(data.path())
-            .args([role, "--listen", "127.0.0.1:0"]);
-        for key in [
-            "IMAGEGRAM_EVENT_LOG",
-            "IMAGEGRAM_DATABASE_URL",
-            "IMAGEGRAM_BLOB_STORE",
-            "IMAGEGRAM_JWT_SECRET",
-        ] {
-            command.env_remove(key);
-        }
-        command.envs(env.iter().map(|(k, v)| (k, v)));
-        let mut child = command.stdout(Stdio::piped()).spawn().expect("imagegram starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("first line");
-        let base = line
-            .trim()
-            .strip_prefix("imagegram listening on ")
-            .expect("announces its address")
-            .to_owned();
+        let (child, base) = spawn(data.path(), &env, role);
         Some(App {
             child,
             base,
             data,
             env,
+            role: role.to_owned(),
             client: reqwest::Client::new(),
         })
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data and
+    /// services; it listens on a new port.
+    pub fn restart(&mut self) {
+        self.stop_within(std::time::Duration::from_secs(10));
+        let (child, base) = spawn(self.data.path(), &self.env, &self.role);
+        self.child = child;
+        self.base = base;
     }
 
     pub fn url(&self, path: &str) -> String {

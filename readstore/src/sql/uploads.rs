@@ -9,7 +9,7 @@ use super::{text, SqlStore};
 use crate::{StoreError, Upload};
 
 const COLUMNS: &str =
-    "id, owner, upload_length, upload_offset, chunks, metadata, created_at, expires_at, post_id";
+    "id, owner, upload_length, upload_offset, parts, metadata, created_at, expires_at, post_id";
 
 fn upload_of(row: &sqlx::any::AnyRow) -> Result<Upload, StoreError> {
     let parse =
@@ -19,7 +19,7 @@ fn upload_of(row: &sqlx::any::AnyRow) -> Result<Upload, StoreError> {
         owner: row.try_get("owner")?,
         length: row.try_get::<Option<i64>, _>("upload_length")?.map(|v| v as u64),
         offset: row.try_get::<i64, _>("upload_offset")? as u64,
-        chunks: row.try_get::<i64, _>("chunks")? as u32,
+        parts: text(row, "parts")?.lines().map(str::to_owned).collect(),
         metadata: text(row, "metadata")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -38,7 +38,7 @@ pub(super) async fn create(store: &SqlStore, upload: &Upload) -> Result<(), Stor
     .bind(&upload.owner)
     .bind(upload.length.map(|v| v as i64))
     .bind(upload.offset as i64)
-    .bind(i64::from(upload.chunks))
+    .bind(upload.parts.join("\n"))
     .bind(&upload.metadata)
     .bind(upload.created_at)
     .bind(upload.expires_at)
@@ -56,15 +56,15 @@ pub(super) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<Upload>, St
 }
 
 /// Moves the offset from `from` to `upload.offset` (and stores the length
-/// and chunk count); `false` if the offset was no longer `from`.
+/// and parts); `false` if the offset was no longer `from`.
 pub(super) async fn advance(store: &SqlStore, upload: &Upload, from: u64) -> Result<bool, StoreError> {
     let moved = sqlx::query(
-        "UPDATE uploads SET upload_offset = ?, upload_length = ?, chunks = ?, expires_at = ? \
+        "UPDATE uploads SET upload_offset = ?, upload_length = ?, parts = ?, expires_at = ? \
          WHERE id = ? AND upload_offset = ?",
     )
     .bind(upload.offset as i64)
     .bind(upload.length.map(|v| v as i64))
-    .bind(i64::from(upload.chunks))
+    .bind(upload.parts.join("\n"))
     .bind(upload.expires_at)
     .bind(upload.id.to_string())
     .bind(from as i64)

@@ -405,7 +405,7 @@ pub async fn uploads_advance_by_compare_and_set(store: Arc<dyn ReadStore>) {
         owner: "ann".into(),
         length: None,
         offset: 0,
-        chunks: 0,
+        parts: Vec::new(),
         metadata: "caption aGk=".into(),
         created_at: 10,
         expires_at: 1_000,
@@ -414,7 +414,7 @@ pub async fn uploads_advance_by_compare_and_set(store: Arc<dyn ReadStore>) {
     store.create_upload(&upload).await.expect("create");
     assert_eq!(store.upload(upload.id).await.expect("read"), Some(upload.clone()));
     upload.offset = 5;
-    upload.chunks = 1;
+    upload.parts = vec!["a1".into(), "b2".into()];
     upload.length = Some(9);
     assert!(store.advance_upload(&upload, 0).await.expect("advance"));
     let mut stale = upload.clone();

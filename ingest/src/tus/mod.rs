@@ -1,0 +1,328 @@
+//! Resumable uploads: tus 1.0 at `/v1/uploads` — core, creation,
+//! creation-with-upload, creation-defer-length, termination, checksum
+//! (sha1, sha256) and expiration. An upload belongs to its creator; anyone
+//! else gets 404. State lives in the read database and bytes in the blob
+//! store, so any gateway instance resumes any upload, across restarts.
+//! When the last byte arrives the post is made exactly as a multipart
+//! upload makes it (magic bytes, `UploadRequested`, idempotency by the
+//! upload's id) if the metadata carried a `caption`; otherwise
+//! `POST /v1/posts {"upload_id", "caption"}` makes it.
+
+mod chunks;
+pub mod posting;
+pub mod protocol;
+mod sweep;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use imagegram_readstore::Upload;
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::posts::MAX_CAPTION_CHARS;
+use crate::server::AppState;
+use crate::upload_stream::MAX_IMAGE_BYTES;
+use crate::Problem;
+use protocol::{OFFSET_OCTET_STREAM, VERSION};
+
+pub use sweep::{start as start_sweep, sweep_expired};
+
+/// The header that names the post made from a finished upload.
+pub const POST_HEADER: &str = "imagegram-post";
+
+fn unavailable(e: impl std::fmt::Display) -> Problem {
+    Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)
+}
+
+fn with_headers(status: StatusCode, pairs: Vec<(&'static str, String)>) -> Response {
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    headers.insert("tus-resumable", HeaderValue::from_static(VERSION));
+    for (name, value) in pairs {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}
+
+/// What the server supports.
+#[utoipa::path(options, path = "/v1/uploads", tag = "uploads", responses((status = 204, description = "Tus-Version, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm")))]
+pub async fn options() -> Response {
+    with_headers(
+        StatusCode::NO_CONTENT,
+        vec![
+            ("tus-version", VERSION.to_owned()),
+            ("tus-max-size", MAX_IMAGE_BYTES.to_string()),
+            ("tus-extension", protocol::EXTENSIONS.to_owned()),
+            ("tus-checksum-algorithm", protocol::CHECKSUMS.to_owned()),
+        ],
+    )
+}
+
+/// The caller's upload, or 404 (someone else's looks the same as none).
+async fn owned(state: &AppState, user: &str, id: Uuid) -> Result<Upload, Problem> {
+    match state.store.upload(id).await.map_err(unavailable)? {
+        Some(upload) if upload.owner == user && upload.expires_at > imagegram_schemas::now_us() => Ok(upload),
+        _ => Err(Problem::client(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no such upload",
+        )),
+    }
+}
+
+fn expiry() -> i64 {
+    imagegram_schemas::now_us() + protocol::LIFETIME_SECS * 1_000_000
+}
+
+/// Start an upload (tus creation), optionally with its first bytes.
+#[utoipa::path(post, path = "/v1/uploads", tag = "uploads", security(("bearer" = [])),
+    responses((status = 201, description = "Location of the upload; Upload-Offset when bytes came along"),
+        (status = 400, description = "bad headers or metadata", content_type = "application/problem+json"),
+        (status = 412, description = "Tus-Resumable is not 1.0.0", content_type = "application/problem+json"),
+        (status = 413, description = "Upload-Length above Tus-Max-Size", content_type = "application/problem+json")))]
+pub async fn create(
+    State(state): State<AppState>,
+    User(user): User,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    protocol::check_version(&headers)?;
+    let length = protocol::creation_length(&headers)?;
+    let metadata = headers
+        .get("upload-metadata")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let pairs = protocol::parse_metadata(&metadata)?;
+    if protocol::text_value(&pairs, "caption")?.is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS) {
+        return Err(Problem::client(
+            StatusCode::BAD_REQUEST,
+            "bad-metadata",
+            format!("the caption is longer than {MAX_CAPTION_CHARS} characters"),
+        ));
+    }
+    let upload = Upload {
+        id: Uuid::new_v4(),
+        owner: user.clone(),
+        length,
+        offset: 0,
+        parts: Vec::new(),
+        metadata,
+        created_at: imagegram_schemas::now_us(),
+        expires_at: expiry(),
+        post_id: None,
+    };
+    state.store.create_upload(&upload).await.map_err(unavailable)?;
+    let location = format!("/v1/uploads/{}", upload.id);
+    let with_body = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == OFFSET_OCTET_STREAM);
+    let (status, mut extra) = if with_body {
+        let (_, extra) = append(&state, &user, upload, &headers, body).await?;
+        (StatusCode::CREATED, extra)
+    } else {
+        (
+            StatusCode::CREATED,
+            vec![("upload-expires", protocol::http_date(expiry()))],
+        )
+    };
+    extra.push(("location", location));
+    Ok(with_headers(status, extra))
+}
+
+/// How far an upload got.
+#[utoipa::path(head, path = "/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "upload id")),
+    responses((status = 200, description = "Upload-Offset, Upload-Length (or Upload-Defer-Length), Upload-Metadata, Upload-Expires"), (status = 404, description = "no such upload of yours")))]
+pub async fn head(
+    State(state): State<AppState>,
+    User(user): User,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, Problem> {
+    protocol::check_version(&headers)?;
+    let upload = owned(&state, &user, id).await?;
+    let mut pairs = vec![
+        ("upload-offset", upload.offset.to_string()),
+        ("upload-expires", protocol::http_date(upload.expires_at)),
+        ("cache-control", "no-store".to_owned()),
+    ];
+    match upload.length {
+        Some(length) => pairs.push(("upload-length", length.to_string())),
+        None => pairs.push(("upload-defer-length", "1".to_owned())),
+    }
+    if !upload.metadata.is_empty() {
+        pairs.push(("upload-metadata", upload.metadata.clone()));
+    }
+    if let Some(post) = upload.post_id {
+        pairs.push((POST_HEADER, format!("/v1/posts/{post}")));
+    }
+    Ok(with_headers(StatusCode::OK, pairs))
+}
+
+/// Send bytes from `Upload-Offset` on.
+#[utoipa::path(patch, path = "/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "upload id")),
+    request_body(content_type = "application/offset+octet-stream"),
+    responses((status = 204, description = "the new Upload-Offset; on the last bytes also Imagegram-Post: /v1/posts/{id}"),
+        (status = 409, description = "Upload-Offset is not where the upload stands", content_type = "application/problem+json"),
+        (status = 415, description = "not application/offset+octet-stream", content_type = "application/problem+json"),
+        (status = 460, description = "the bytes do not match Upload-Checksum", content_type = "application/problem+json")))]
+pub async fn patch(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    protocol::check_version(&headers)?;
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v != OFFSET_OCTET_STREAM)
+    {
+        return Err(Problem::client(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad-content-type",
+            format!("PATCH bodies are {OFFSET_OCTET_STREAM}"),
+        ));
+    }
+    let upload = owned(&state, &user, id).await?;
+    let (status, pairs) = append(&state, &user, upload, &headers, body).await?;
+    Ok(with_headers(status, pairs))
+}
+
+/// Appends a request's bytes to `upload`; finishes it if they were the last.
+async fn append(
+    state: &AppState,
+    user: &str,
+    mut upload: Upload,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Vec<(&'static str, String)>), Problem> {
+    let offset = if headers.contains_key("upload-offset") {
+        protocol::patch_offset(headers)?
+    } else {
+        0
+    };
+    let conflict = |detail: String| Problem::client(StatusCode::CONFLICT, "offset-mismatch", detail);
+    if offset != upload.offset {
+        return Err(conflict(format!(
+            "the upload is at offset {}, not {offset}",
+            upload.offset
+        )));
+    }
+    if let Some(length) = protocol::late_length(headers)? {
+        match upload.length {
+            None if length >= upload.offset => upload.length = Some(length),
+            Some(known) if known == length => {}
+            _ => {
+                return Err(Problem::client(
+                    StatusCode::BAD_REQUEST,
+                    "bad-header",
+                    "Upload-Length cannot change",
+                ))
+            }
+        }
+    }
+    let complete = upload.length == Some(upload.offset) && upload.offset > 0;
+    if upload.post_id.is_some() || complete && !headers.contains_key(header::CONTENT_LENGTH) {
+        return Err(conflict("the upload is complete".into()));
+    }
+    let room = upload.length.unwrap_or(MAX_IMAGE_BYTES) - upload.offset;
+    let checksum = protocol::parse_checksum(headers)?;
+    // Detached: if the client's connection drops, the server stops running
+    // this handler, but the bytes that arrived are still stored and counted,
+    // and a finished upload still becomes its post.
+    let task = tokio::spawn({
+        let (state, user) = (state.clone(), user.to_owned());
+        async move {
+            let upload = if complete {
+                upload
+            } else {
+                store_part(&state, upload, body, room, checksum).await?
+            };
+            let post = finish_if_complete(&state, &user, &upload).await?;
+            Ok::<_, Problem>((upload, post))
+        }
+    });
+    let (upload, post) = task
+        .await
+        .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))??;
+    let mut pairs = vec![
+        ("upload-offset", upload.offset.to_string()),
+        ("upload-expires", protocol::http_date(upload.expires_at)),
+    ];
+    if let Some(post) = post {
+        pairs.push((POST_HEADER, format!("/v1/posts/{post}")));
+    }
+    Ok((StatusCode::NO_CONTENT, pairs))
+}
+
+/// Makes the post once the last byte is in, if the metadata has a caption.
+async fn finish_if_complete(state: &AppState, user: &str, upload: &Upload) -> Result<Option<Uuid>, Problem> {
+    if upload.length != Some(upload.offset) {
+        return Ok(None);
+    }
+    let metadata = protocol::parse_metadata(&upload.metadata)?;
+    match protocol::text_value(&metadata, "caption")? {
+        Some(caption) => Ok(Some(posting::make_post(state, user, upload, caption).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Stores the request's bytes as a new part and moves the offset past them.
+async fn store_part(
+    state: &AppState,
+    mut upload: Upload,
+    body: Body,
+    room: u64,
+    checksum: Option<(protocol::Algorithm, Vec<u8>)>,
+) -> Result<Upload, Problem> {
+    let part = chunks::new_part(upload.offset);
+    let kept = chunks::store_chunk(&state.blobs, upload.id, &part, body, room, checksum).await?;
+    let from = upload.offset;
+    upload.offset += kept;
+    if kept > 0 {
+        upload.parts.push(part.clone());
+    }
+    upload.expires_at = expiry();
+    if !state
+        .store
+        .advance_upload(&upload, from)
+        .await
+        .map_err(unavailable)?
+    {
+        if kept > 0 {
+            let _ = state.blobs.delete(&chunks::chunk_key(upload.id, &part)).await;
+        }
+        return Err(Problem::client(
+            StatusCode::CONFLICT,
+            "offset-mismatch",
+            "another request moved the upload first",
+        ));
+    }
+    Ok(upload)
+}
+
+/// Abandon an upload (tus termination).
+#[utoipa::path(delete, path = "/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "upload id")),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such upload of yours")))]
+pub async fn delete(
+    State(state): State<AppState>,
+    User(user): User,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, Problem> {
+    protocol::check_version(&headers)?;
+    let upload = owned(&state, &user, id).await?;
+    if upload.post_id.is_none() {
+        chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
+    }
+    state.store.delete_upload(id).await.map_err(unavailable)?;
+    Ok(with_headers(StatusCode::NO_CONTENT, Vec::new()))
+}

@@ -1,0 +1,137 @@
+//! Posts from finished uploads: automatically when the last byte arrives
+//! (metadata with a `caption`), or by `POST /v1/posts {"upload_id", "caption"}`.
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use imagegram_readstore::Upload;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{chunks, protocol};
+use crate::auth::User;
+use crate::posts::{self, await_outcome, Posting, MAX_CAPTION_CHARS, MAX_WAIT_SECS};
+use crate::server::AppState;
+use crate::upload_stream::store_stream;
+use crate::views::PostJson;
+use crate::Problem;
+
+fn unavailable(e: impl std::fmt::Display) -> Problem {
+    Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)
+}
+
+/// The post from a finished upload, made once (the upload's id is its
+/// idempotency key): chunks joined into one staged object, checked by magic
+/// bytes, then posted like a multipart upload.
+pub async fn make_post(
+    state: &AppState,
+    user: &str,
+    upload: &Upload,
+    caption: String,
+) -> Result<Uuid, Problem> {
+    let key = format!("tus:{}", upload.id);
+    let post_id = Posting::post_id(user, Some(&key));
+    if upload.post_id == Some(post_id) {
+        return Ok(post_id);
+    }
+    let landing = format!("staging/{}", Uuid::new_v4().simple());
+    let joined = chunks::joined(
+        std::sync::Arc::clone(&state.blobs),
+        upload.id,
+        upload.parts.clone(),
+    );
+    let image = store_stream(&state.blobs, &landing, joined).await?;
+    let filename = protocol::text_value(&protocol::parse_metadata(&upload.metadata)?, "filename")?;
+    let posting = Posting {
+        user: user.to_owned(),
+        key: Some(key),
+        post_id,
+        landing,
+        image,
+        caption,
+        filename,
+    };
+    let answer = posts::finish(state.clone(), posting, None).await?;
+    if !answer.status().is_success() {
+        return Err(Problem::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "upload-used",
+            "this upload was already posted differently",
+        ));
+    }
+    state
+        .store
+        .set_upload_post(upload.id, post_id)
+        .await
+        .map_err(unavailable)?;
+    chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
+    Ok(post_id)
+}
+
+/// The body of `POST /v1/posts` for a finished resumable upload.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct FromUpload {
+    pub upload_id: Uuid,
+    #[serde(default)]
+    pub caption: String,
+}
+
+/// A post from a finished tus upload (whose metadata had no caption).
+pub async fn from_upload(
+    state: AppState,
+    User(user): User,
+    wait: Option<u64>,
+    body: &[u8],
+) -> Result<Response, Problem> {
+    let request: FromUpload = serde_json::from_slice(body)
+        .map_err(|e| Problem::client(StatusCode::BAD_REQUEST, "bad-json", e.to_string()))?;
+    if request.caption.chars().count() > MAX_CAPTION_CHARS {
+        return Err(Problem::client(
+            StatusCode::BAD_REQUEST,
+            "bad-caption",
+            format!("the caption is longer than {MAX_CAPTION_CHARS} characters"),
+        ));
+    }
+    let upload = match state.store.upload(request.upload_id).await {
+        Ok(Some(upload)) if upload.owner == user => upload,
+        Ok(_) => {
+            return Err(Problem::client(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "no such upload",
+            ))
+        }
+        Err(e) => return Err(Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)),
+    };
+    if upload.length != Some(upload.offset) {
+        return Err(Problem::client(
+            StatusCode::CONFLICT,
+            "upload-incomplete",
+            format!("the upload has {} of {:?} bytes", upload.offset, upload.length),
+        ));
+    }
+    // Subscribed before the event is appended, so its outcome cannot slip past.
+    let mut outcomes = state.notifications.subscribe(&user);
+    let post = make_post(&state, &user, &upload, request.caption).await?;
+    let location = format!("/v1/posts/{post}");
+    let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    if !wait.is_zero() {
+        if let Some(answer) = await_outcome(&state, post, &mut outcomes, wait, &location).await {
+            return Ok(answer);
+        }
+    }
+    let view = state.store.post(post).await.ok().flatten();
+    let mut response = match view {
+        Some(view) => (StatusCode::ACCEPTED, axum::Json(PostJson::of(&view))).into_response(),
+        None => (
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({ "id": post })),
+        )
+            .into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
