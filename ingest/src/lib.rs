@@ -19,7 +19,8 @@
 //!   `feed_cursor.rs`: its signed cursors.
 //! - `reads.rs`: a post, its image, the old feed route.
 //! - `tus/`: resumable uploads (tus 1.0): `protocol.rs` (headers, pure),
-//!   `chunks.rs` (bytes as chunk objects), `sweep.rs` (expiration), `mod.rs` (routes).
+//!   `append.rs` (a PATCH's bytes), `chunks.rs` (bytes as chunk objects),
+//!   `posting.rs` (the post from a finished upload), `sweep.rs` (expiration), `mod.rs` (routes).
 //! - `legacy.rs`: the original system's write routes.
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
 //! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors.

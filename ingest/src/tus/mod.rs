@@ -8,6 +8,7 @@
 //! upload's id) if the metadata carried a `caption`; otherwise
 //! `POST /v1/posts {"upload_id", "caption"}` makes it.
 
+mod append;
 mod chunks;
 pub mod posting;
 pub mod protocol;
@@ -25,6 +26,7 @@ use crate::posts::MAX_CAPTION_CHARS;
 use crate::server::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::Problem;
+use append::append;
 use protocol::{OFFSET_OCTET_STREAM, VERSION};
 
 pub use sweep::{start as start_sweep, sweep_expired};
@@ -193,119 +195,6 @@ pub async fn patch(
     let upload = owned(&state, &user, id).await?;
     let (status, pairs) = append(&state, &user, upload, &headers, body).await?;
     Ok(with_headers(status, pairs))
-}
-
-/// Appends a request's bytes to `upload`; finishes it if they were the last.
-async fn append(
-    state: &AppState,
-    user: &str,
-    mut upload: Upload,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(StatusCode, Vec<(&'static str, String)>), Problem> {
-    let offset = if headers.contains_key("upload-offset") {
-        protocol::patch_offset(headers)?
-    } else {
-        0
-    };
-    let conflict = |detail: String| Problem::client(StatusCode::CONFLICT, "offset-mismatch", detail);
-    if offset != upload.offset {
-        return Err(conflict(format!(
-            "the upload is at offset {}, not {offset}",
-            upload.offset
-        )));
-    }
-    if let Some(length) = protocol::late_length(headers)? {
-        match upload.length {
-            None if length >= upload.offset => upload.length = Some(length),
-            Some(known) if known == length => {}
-            _ => {
-                return Err(Problem::client(
-                    StatusCode::BAD_REQUEST,
-                    "bad-header",
-                    "Upload-Length cannot change",
-                ))
-            }
-        }
-    }
-    let complete = upload.length == Some(upload.offset) && upload.offset > 0;
-    if upload.post_id.is_some() || complete && !headers.contains_key(header::CONTENT_LENGTH) {
-        return Err(conflict("the upload is complete".into()));
-    }
-    let room = upload.length.unwrap_or(MAX_IMAGE_BYTES) - upload.offset;
-    let checksum = protocol::parse_checksum(headers)?;
-    // Detached: if the client's connection drops, the server stops running
-    // this handler, but the bytes that arrived are still stored and counted,
-    // and a finished upload still becomes its post.
-    let task = tokio::spawn({
-        let (state, user) = (state.clone(), user.to_owned());
-        async move {
-            let upload = if complete {
-                upload
-            } else {
-                store_part(&state, upload, body, room, checksum).await?
-            };
-            let post = finish_if_complete(&state, &user, &upload).await?;
-            Ok::<_, Problem>((upload, post))
-        }
-    });
-    let (upload, post) = task
-        .await
-        .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))??;
-    let mut pairs = vec![
-        ("upload-offset", upload.offset.to_string()),
-        ("upload-expires", protocol::http_date(upload.expires_at)),
-    ];
-    if let Some(post) = post {
-        pairs.push((POST_HEADER, format!("/v1/posts/{post}")));
-    }
-    Ok((StatusCode::NO_CONTENT, pairs))
-}
-
-/// Makes the post once the last byte is in, if the metadata has a caption.
-async fn finish_if_complete(state: &AppState, user: &str, upload: &Upload) -> Result<Option<Uuid>, Problem> {
-    if upload.length != Some(upload.offset) {
-        return Ok(None);
-    }
-    let metadata = protocol::parse_metadata(&upload.metadata)?;
-    match protocol::text_value(&metadata, "caption")? {
-        Some(caption) => Ok(Some(posting::make_post(state, user, upload, caption).await?)),
-        None => Ok(None),
-    }
-}
-
-/// Stores the request's bytes as a new part and moves the offset past them.
-async fn store_part(
-    state: &AppState,
-    mut upload: Upload,
-    body: Body,
-    room: u64,
-    checksum: Option<(protocol::Algorithm, Vec<u8>)>,
-) -> Result<Upload, Problem> {
-    let part = chunks::new_part(upload.offset);
-    let kept = chunks::store_chunk(&state.blobs, upload.id, &part, body, room, checksum).await?;
-    let from = upload.offset;
-    upload.offset += kept;
-    if kept > 0 {
-        upload.parts.push(part.clone());
-    }
-    upload.expires_at = expiry();
-    if !state
-        .store
-        .advance_upload(&upload, from)
-        .await
-        .map_err(unavailable)?
-    {
-        if kept > 0 {
-            let _ = state.blobs.delete(&chunks::chunk_key(upload.id, &part)).await;
-        }
-        return Err(Problem::client(
-            StatusCode::CONFLICT,
-            "offset-mismatch",
-            "another request moved the upload first",
-        ));
-    }
-    Ok(upload)
 }
 
 /// Abandon an upload (tus termination).
