@@ -83,14 +83,24 @@ fn format_name(format: ImageFormat) -> &'static str {
 
 /// Converts `original` to a JPEG as `options` say.
 pub fn convert(original: &[u8], options: &ConvertOptions) -> Result<Converted, ConvertError> {
-    convert_from(Cursor::new(original), options)
+    convert_source(Cursor::new(original), Some(original), options)
 }
 
 /// Converts what `source` holds. PNGs are decoded as they are read, so a
 /// file source keeps memory small whatever the file's size; a JPEG is read
 /// whole (libjpeg-turbo decodes from memory), scaled while decoding.
 pub fn convert_from<R: BufRead + Seek>(
+    source: R,
+    options: &ConvertOptions,
+) -> Result<Converted, ConvertError> {
+    convert_source(source, None, options)
+}
+
+/// `whole`: the same bytes as `source` when they are already in memory,
+/// so a JPEG is not read into a second copy.
+fn convert_source<R: BufRead + Seek>(
     mut source: R,
+    whole: Option<&[u8]>,
     options: &ConvertOptions,
 ) -> Result<Converted, ConvertError> {
     let format = sniff(&mut source)?;
@@ -105,13 +115,21 @@ pub fn convert_from<R: BufRead + Seek>(
             png_rows::decode_shrunk(source, region, factor, options.max_alloc).map_err(corrupt)?
         }
         ImageFormat::Jpeg => {
-            let mut bytes = Vec::new();
-            source
-                .read_to_end(&mut bytes)
-                .map_err(|e| corrupt(e.to_string()))?;
-            match jpeg::decode_scaled(&bytes, options.size, cover, options.max_alloc).map_err(corrupt)? {
+            let read;
+            let bytes = match whole {
+                Some(bytes) => bytes,
+                None => {
+                    let mut buffer = Vec::new();
+                    source
+                        .read_to_end(&mut buffer)
+                        .map_err(|e| corrupt(e.to_string()))?;
+                    read = buffer;
+                    &read
+                }
+            };
+            match jpeg::decode_scaled(bytes, options.size, cover, options.max_alloc).map_err(corrupt)? {
                 Some(rgb) => rgb,
-                None => decode_whole(Cursor::new(&bytes), format, options)?,
+                None => decode_whole(Cursor::new(bytes), format, options)?,
             }
         }
         ImageFormat::Bmp => decode_whole(source, format, options)?,
