@@ -64,8 +64,10 @@ pub async fn options() -> Response {
     )
 }
 
-/// The caller's upload, or 404 (someone else's looks the same as none).
-async fn owned(state: &AppState, user: &str, id: Uuid) -> Result<Upload, Problem> {
+/// The caller's upload, or 404 (someone else's looks the same as none);
+/// 412 first if the request does not speak tus 1.0.
+async fn owned(state: &AppState, user: &str, headers: &HeaderMap, id: Uuid) -> Result<Upload, Problem> {
+    protocol::check_version(headers)?;
     match state.store.upload(id).await.map_err(unavailable)? {
         Some(upload) if upload.owner == user && upload.expires_at > imagegram_schemas::now_us() => Ok(upload),
         _ => Err(Problem::client(
@@ -146,8 +148,7 @@ pub async fn head(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Response, Problem> {
-    protocol::check_version(&headers)?;
-    let upload = owned(&state, &user, id).await?;
+    let upload = owned(&state, &user, &headers, id).await?;
     let mut pairs = vec![
         ("upload-offset", upload.offset.to_string()),
         ("upload-expires", protocol::http_date(upload.expires_at)),
@@ -181,7 +182,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    protocol::check_version(&headers)?;
+    let upload = owned(&state, &user, &headers, id).await?;
     if headers
         .get(header::CONTENT_TYPE)
         .is_none_or(|v| v != OFFSET_OCTET_STREAM)
@@ -192,7 +193,6 @@ pub async fn patch(
             format!("PATCH bodies are {OFFSET_OCTET_STREAM}"),
         ));
     }
-    let upload = owned(&state, &user, id).await?;
     let (status, pairs) = append(&state, &user, upload, &headers, body).await?;
     Ok(with_headers(status, pairs))
 }
@@ -207,8 +207,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Response, Problem> {
-    protocol::check_version(&headers)?;
-    let upload = owned(&state, &user, id).await?;
+    let upload = owned(&state, &user, &headers, id).await?;
     if upload.post_id.is_none() {
         chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
     }

@@ -5,7 +5,6 @@
 mod follower;
 mod ranking;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -28,7 +27,6 @@ pub struct Feed {
     /// with the live ranking and with the others.
     snapshots: Cache<u64, Arc<Ranking>>,
     posts: Cache<Uuid, Arc<PostView>>,
-    refreshed: AtomicU64,
 }
 
 struct Live {
@@ -64,7 +62,6 @@ impl Feed {
                 .max_capacity(100_000)
                 .build(),
             posts,
-            refreshed: AtomicU64::new(0),
         }))
     }
 
@@ -83,26 +80,26 @@ impl Feed {
         self.snapshots.get(&id)
     }
 
-    /// The current views of `keys`' posts, in the same order (cached).
+    /// The current views of `keys`' posts, in the same order (cached;
+    /// the missing ones in one query).
     pub async fn views(&self, keys: &[FeedKey]) -> Result<Vec<Arc<PostView>>, ProjectionError> {
-        let mut found = Vec::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        for key in keys {
-            match self.posts.get(&key.id) {
-                Some(view) => found.push(Some(view)),
-                None => {
-                    missing.push(key.id);
-                    found.push(None);
-                }
-            }
-        }
+        let mut found: Vec<Option<Arc<PostView>>> = keys.iter().map(|k| self.posts.get(&k.id)).collect();
+        let missing: Vec<Uuid> = keys
+            .iter()
+            .zip(&found)
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.id)
+            .collect();
         if !missing.is_empty() {
+            let mut fetched = std::collections::HashMap::new();
             for view in self.store.posts(&missing).await? {
-                self.posts.insert(view.id, Arc::new(view));
+                let view = Arc::new(view);
+                self.posts.insert(view.id, Arc::clone(&view));
+                fetched.insert(view.id, view);
             }
             for (slot, key) in found.iter_mut().zip(keys) {
                 if slot.is_none() {
-                    *slot = self.posts.get(&key.id);
+                    *slot = fetched.get(&key.id).cloned();
                 }
             }
         }
@@ -127,12 +124,6 @@ impl Feed {
         let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
         live.ranking = Arc::new(ranking);
         live.version += 1;
-        self.refreshed.fetch_add(ids.len() as u64, Ordering::Relaxed);
         Ok(())
-    }
-
-    /// Posts refreshed from the log so far.
-    pub fn refreshed(&self) -> u64 {
-        self.refreshed.load(Ordering::Relaxed)
     }
 }
