@@ -8,119 +8,13 @@
 #[macro_use]
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-use base64::Engine;
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
-use support::{png, App, Infra};
-
-const TUS: (&str, &str) = ("Tus-Resumable", "1.0.0");
-
-fn b64(text: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-async fn create(app: &App, token: &str, length: Option<usize>, metadata: &str) -> String {
-    let mut request = app
-        .client
-        .post(app.url("/v1/uploads"))
-        .bearer_auth(token)
-        .header(TUS.0, TUS.1)
-        .header("Upload-Metadata", metadata);
-    request = match length {
-        Some(n) => request.header("Upload-Length", n.to_string()),
-        None => request.header("Upload-Defer-Length", "1"),
-    };
-    let response = request.send().await.expect("create");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    assert!(location.starts_with("/v1/uploads/"), "{location}");
-    location
-}
-
-async fn patch(
-    app: &App,
-    token: &str,
-    location: &str,
-    offset: usize,
-    bytes: &[u8],
-    extra: &[(&str, String)],
-) -> Response {
-    let mut request = app
-        .client
-        .patch(app.url(location))
-        .bearer_auth(token)
-        .header(TUS.0, TUS.1)
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", offset.to_string());
-    for (k, v) in extra {
-        request = request.header(*k, v.as_str());
-    }
-    request.body(bytes.to_vec()).send().await.expect("patch")
-}
-
-async fn offset_of(app: &App, token: &str, location: &str) -> (StatusCode, Option<usize>) {
-    let response = app
-        .client
-        .head(app.url(location))
-        .bearer_auth(token)
-        .header(TUS.0, TUS.1)
-        .send()
-        .await
-        .expect("head");
-    let offset = response
-        .headers()
-        .get("upload-offset")
-        .and_then(|v| v.to_str().ok()?.parse().ok());
-    (response.status(), offset)
-}
-
-/// A PATCH that sends only `send` of the bytes it announces, then drops
-/// the connection, like a phone going into a tunnel.
-fn cut_patch(app: &App, token: &str, location: &str, offset: usize, rest: &[u8], send: usize) {
-    let host = app.base.trim_start_matches("http://");
-    let mut socket = TcpStream::connect(host).expect("connect");
-    let head = format!(
-        "PATCH {location} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nTus-Resumable: 1.0.0\r\n\
-         Content-Type: application/offset+octet-stream\r\nUpload-Offset: {offset}\r\nContent-Length: {}\r\n\r\n",
-        rest.len()
-    );
-    socket.write_all(head.as_bytes()).expect("head");
-    socket.write_all(&rest[..send]).expect("some bytes");
-    socket.flush().expect("flush");
-    std::thread::sleep(Duration::from_millis(50));
-    let _ = socket.shutdown(std::net::Shutdown::Both);
-    let mut sink = Vec::new();
-    let _ = socket.read_to_end(&mut sink);
-}
-
-/// The post's JSON once it is published (or, with `published` false, once it exists).
-async fn post_when(app: &App, post_path: &str, published: bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let body: Value = app
-            .client
-            .get(app.url(post_path))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .unwrap_or(Value::Null);
-        if body["status"] == "published" || !published && body["status"].is_string() {
-            return body;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never published: {body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use support::tus::{b64, create, cut_patch, offset_of, patch, TUS};
+use support::{png, post_until, App, Infra};
 
 fn image() -> Vec<u8> {
     png(900, 700)
@@ -187,7 +81,11 @@ async fn cut_connections_resume_to_one_post(infra: Infra) {
     // On Tansu, consumers that rejoin a group left empty by the restart may
     // wait long for partitions (see README), so there the post is checked as
     // created; publication is checked on the embedded log.
-    let post_json = post_when(&app, &post, infra == Infra::Embedded).await;
+    let published = infra == Infra::Embedded;
+    let post_json = post_until(&app, post.trim_start_matches("/v1/posts/"), |p| {
+        p["status"] == "published" || !published && p["status"].is_string()
+    })
+    .await;
     assert_eq!(post_json["caption"], "tunnel");
     // One post: a last PATCH again is refused, the upload names the same post.
     let again = patch(&app, &ann, &location, bytes.len(), b"", &[]).await;
@@ -223,17 +121,11 @@ async fn offsets_checksums_owners_and_termination(infra: Infra) {
     let first = &bytes[..1000];
     let wrong = patch(&app, &ann, &location, 5, first, &[]).await;
     assert_eq!(wrong.status(), StatusCode::CONFLICT);
-    let bad_sum = format!(
-        "sha1 {}",
-        base64::engine::general_purpose::STANDARD.encode(Sha1::digest(b"other bytes"))
-    );
+    let bad_sum = format!("sha1 {}", b64(Sha1::digest(b"other bytes")));
     let bad = patch(&app, &ann, &location, 0, first, &[("Upload-Checksum", bad_sum)]).await;
     assert_eq!(bad.status().as_u16(), 460);
     assert_eq!(offset_of(&app, &ann, &location).await.1, Some(0), "nothing kept");
-    let good_sum = format!(
-        "sha1 {}",
-        base64::engine::general_purpose::STANDARD.encode(Sha1::digest(first))
-    );
+    let good_sum = format!("sha1 {}", b64(Sha1::digest(first)));
     let good = patch(&app, &ann, &location, 0, first, &[("Upload-Checksum", good_sum)]).await;
     assert_eq!(good.status(), StatusCode::NO_CONTENT);
     assert_eq!(

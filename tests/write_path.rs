@@ -8,31 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{comment, image_form, png, publish, App, Infra};
-
-/// Polls a post until `check` holds (the read side is eventually consistent).
-async fn eventually(app: &App, post: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let body: Value = app
-            .client
-            .get(app.url(&format!("/v1/posts/{post}")))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
-        if check(&body) {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "post never reached the expected state: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use support::{comment, image_form, png, post_until, publish, App, Infra};
 
 async fn post_comment_delete(infra: Infra) {
     let Some(app) = App::start(infra, "serve", "post_comment_delete") else {
@@ -54,7 +30,7 @@ async fn post_comment_delete(infra: Infra) {
     );
     let comment_id = created["id"].as_str().expect("comment id");
     let path = format!("/v1/posts/{id}/comments/{comment_id}");
-    eventually(&app, &id, |p| p["comment_count"] == 1).await;
+    post_until(&app, &id, |p| p["comment_count"] == 1).await;
     let forbidden = app
         .client
         .delete(app.url(&path))
@@ -72,7 +48,7 @@ async fn post_comment_delete(infra: Infra) {
         .await
         .expect("delete");
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let view = eventually(&app, &id, |p| p["comment_count"] == 0).await;
+    let view = post_until(&app, &id, |p| p["comment_count"] == 0).await;
     assert_eq!(view["comments"], json!([]));
     let again = app
         .client
@@ -195,7 +171,7 @@ async fn idempotent_retries(infra: Infra) {
     let conflict = send("different").await.expect("conflict");
     assert_eq!(conflict.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let id = first["id"].as_str().expect("id").to_owned();
-    eventually(&app, &id, |p| p["status"] == "published").await;
+    post_until(&app, &id, |p| p["status"] == "published").await;
     let key = |k: &'static str| {
         app.client
             .post(app.url(&format!("/v1/posts/{id}/comments")))
@@ -208,7 +184,7 @@ async fn idempotent_retries(infra: Infra) {
     let c2: Value = key("c-1").await.expect("c2").json().await.expect("json");
     assert_eq!(c1["id"], c2["id"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let view = eventually(&app, &id, |p| p["comment_count"] == 1).await;
+    let view = post_until(&app, &id, |p| p["comment_count"] == 1).await;
     assert_eq!(
         view["comments"].as_array().map(Vec::len),
         Some(1),
@@ -248,7 +224,7 @@ async fn concurrent_comments_all_count(infra: Infra) {
     for response in futures::future::join_all(requests).await {
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    let view = eventually(&app, &id, |p| p["comment_count"] == 50).await;
+    let view = post_until(&app, &id, |p| p["comment_count"] == 50).await;
     assert_eq!(view["comments"].as_array().map(Vec::len), Some(2));
 }
 
@@ -314,7 +290,7 @@ async fn the_original_routes_still_work(infra: Infra) {
         .as_str()
         .expect("id")
         .to_owned();
-    eventually(&app, &id, |p| p["status"] == "published").await;
+    post_until(&app, &id, |p| p["status"] == "published").await;
     let commented = app
         .client
         .post(app.url("/comment"))
@@ -324,7 +300,7 @@ async fn the_original_routes_still_work(infra: Infra) {
         .await
         .expect("comment");
     assert_eq!(commented.status(), StatusCode::CREATED);
-    eventually(&app, &id, |p| p["comment_count"] == 1).await;
+    post_until(&app, &id, |p| p["comment_count"] == 1).await;
     let feed: Value = app
         .client
         .get(app.url("/post?limit=10"))

@@ -7,7 +7,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::{json, Value};
+mod client;
+pub mod tus;
+#[allow(unused_imports)] // not every test binary uses every call
+pub use client::*;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_imagegram");
 
@@ -186,54 +189,6 @@ impl Drop for App {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A small valid PNG (`w`x`h`, a gradient).
-pub fn png(w: u32, h: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image)
-        .write_to(&mut out, image::ImageFormat::Png)
-        .expect("png");
-    out.into_inner()
-}
-
-pub fn image_form(bytes: Vec<u8>, file_name: &str, caption: &str) -> reqwest::multipart::Form {
-    reqwest::multipart::Form::new()
-        .part(
-            "image",
-            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
-        )
-        .text("caption", caption.to_owned())
-}
-
-/// Uploads a 640x480 PNG and waits until it is published.
-pub async fn publish(app: &App, token: &str, caption: &str) -> Value {
-    let response = app
-        .client
-        .post(app.url("/v1/posts?wait=60"))
-        .bearer_auth(token)
-        .multipart(image_form(png(640, 480), "photo.png", caption))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(
-        response.status(),
-        reqwest::StatusCode::CREATED,
-        "published within the wait"
-    );
-    response.json().await.expect("post json")
-}
-
-/// Comments `content` on `post` as the token's user.
-pub async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/v1/posts/{post}/comments")))
-        .bearer_auth(token)
-        .json(&json!({ "content": content }))
-        .send()
-        .await
-        .expect("comment")
 }
 
 /// The value of `key` in an environment from [`environment`].

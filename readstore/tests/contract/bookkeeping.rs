@@ -1,0 +1,192 @@
+//! Positions, idempotency claims, processed marks and upload records.
+
+use std::sync::Arc;
+
+use imagegram_eventlog::Position;
+use imagegram_readstore::{Advance, Claim, ReadStore, StoreError, Upload};
+use uuid::Uuid;
+
+use super::Events;
+
+fn advance(topic: &str, partition: u32, from: u64, to: u64) -> Advance {
+    Advance {
+        topic: topic.into(),
+        partition,
+        from,
+        to,
+    }
+}
+
+pub async fn positions_commit_with_the_batch(store: Arc<dyn ReadStore>) {
+    let mut ev = Events::new();
+    let (_, events) = ev.published("ann", "p");
+    assert!(store.positions("proj-a").await.expect("read").is_empty());
+    let first = [
+        advance("imagegram.uploads", 0, 0, 1),
+        advance("imagegram.images", 3, 0, 1),
+    ];
+    store.apply("proj-a", &events, &first).await.expect("apply");
+    store
+        .apply("proj-a", &[], &[advance("imagegram.uploads", 0, 1, 9)])
+        .await
+        .expect("apply");
+    let mut got = store.positions("proj-a").await.expect("read");
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            Position::new("imagegram.images", 3, 1),
+            Position::new("imagegram.uploads", 0, 9)
+        ]
+    );
+    assert!(
+        store.positions("proj-b").await.expect("read").is_empty(),
+        "positions are per projection"
+    );
+}
+
+pub async fn a_second_projector_backs_off_and_applies_nothing(store: Arc<dyn ReadStore>) {
+    let mut ev = Events::new();
+    let (post, mut events) = ev.published("ann", "p");
+    store
+        .apply("proj", &events, &[advance("t", 0, 0, 2)])
+        .await
+        .expect("first projector");
+    let (_, comment) = ev.comment("bob", post, "hi");
+    events = vec![comment];
+    // Both read from offset 2; the first to commit wins.
+    store
+        .apply("proj", &events, &[advance("t", 0, 2, 3)])
+        .await
+        .expect("winner");
+    let loser = store.apply("proj", &events, &[advance("t", 0, 2, 3)]).await;
+    assert!(matches!(loser, Err(StoreError::Conflict(_))), "{loser:?}");
+    let fresh = store.apply("proj", &events, &[advance("t", 0, 0, 3)]).await;
+    assert!(
+        matches!(fresh, Err(StoreError::Conflict(_))),
+        "a stale first batch conflicts too: {fresh:?}"
+    );
+    assert_eq!(
+        store.post(post).await.expect("read").expect("post").comment_count,
+        1
+    );
+    assert_eq!(
+        store.positions("proj").await.expect("read"),
+        vec![Position::new("t", 0, 3)]
+    );
+}
+
+pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
+    let key = Uuid::new_v4().to_string();
+    assert_eq!(
+        store.claim_request("ann", &key, "h1").await.expect("claim"),
+        Claim::Fresh
+    );
+    assert_eq!(
+        store.claim_request("ann", &key, "h1").await.expect("claim"),
+        Claim::InFlight
+    );
+    assert_eq!(
+        store.claim_request("ann", &key, "h2").await.expect("claim"),
+        Claim::Conflict
+    );
+    assert_eq!(
+        store.claim_request("bob", &key, "h2").await.expect("claim"),
+        Claim::Fresh,
+        "keys are per user"
+    );
+    store.release_request("ann", &key).await.expect("release");
+    assert_eq!(
+        store.claim_request("ann", &key, "h3").await.expect("claim"),
+        Claim::Fresh,
+        "released keys are free"
+    );
+    store
+        .complete_request("ann", &key, "{\"id\":1}")
+        .await
+        .expect("complete");
+    assert_eq!(
+        store.claim_request("ann", &key, "h3").await.expect("claim"),
+        Claim::Replay("{\"id\":1}".into())
+    );
+    store
+        .release_request("ann", &key)
+        .await
+        .expect("release is a no-op once complete");
+    assert_eq!(
+        store.claim_request("ann", &key, "h3").await.expect("claim"),
+        Claim::Replay("{\"id\":1}".into())
+    );
+}
+
+pub async fn concurrent_claims_have_one_winner(store: Arc<dyn ReadStore>) {
+    let key = Uuid::new_v4().to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        tasks.push(tokio::spawn(async move {
+            store.claim_request("ann", &key, "same").await.expect("claim")
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        if t.await.expect("task") == Claim::Fresh {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+}
+
+pub async fn processed_marks(store: Arc<dyn ReadStore>) {
+    let id = Uuid::new_v4();
+    assert!(!store.is_processed("conv", id).await.expect("read"));
+    store.mark_processed("conv", id).await.expect("mark");
+    store
+        .mark_processed("conv", id)
+        .await
+        .expect("marking twice is fine");
+    assert!(store.is_processed("conv", id).await.expect("read"));
+    assert!(!store.is_processed("other", id).await.expect("read"));
+}
+
+pub async fn uploads_advance_by_compare_and_set(store: Arc<dyn ReadStore>) {
+    let mut upload = Upload {
+        id: Uuid::new_v4(),
+        owner: "ann".into(),
+        length: None,
+        offset: 0,
+        parts: Vec::new(),
+        metadata: "caption aGk=".into(),
+        created_at: 10,
+        expires_at: 1_000,
+        post_id: None,
+    };
+    store.create_upload(&upload).await.expect("create");
+    assert_eq!(store.upload(upload.id).await.expect("read"), Some(upload.clone()));
+    upload.offset = 5;
+    upload.parts = vec!["a1".into(), "b2".into()];
+    upload.length = Some(9);
+    assert!(store.advance_upload(&upload, 0).await.expect("advance"));
+    let mut stale = upload.clone();
+    stale.offset = 7;
+    assert!(
+        !store.advance_upload(&stale, 0).await.expect("a stale advance"),
+        "its offset moved"
+    );
+    assert_eq!(store.upload(upload.id).await.expect("read"), Some(upload.clone()));
+    let post = Uuid::new_v4();
+    store.set_upload_post(upload.id, post).await.expect("post");
+    assert_eq!(
+        store
+            .upload(upload.id)
+            .await
+            .expect("read")
+            .and_then(|u| u.post_id),
+        Some(post)
+    );
+    assert!(store.expired_uploads(1_000, 10).await.expect("sweep").is_empty());
+    let expired = store.expired_uploads(1_001, 10).await.expect("sweep");
+    assert!(expired.iter().any(|u| u.id == upload.id));
+    store.delete_upload(upload.id).await.expect("delete");
+    assert_eq!(store.upload(upload.id).await.expect("read"), None);
+}

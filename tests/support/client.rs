@@ -1,0 +1,79 @@
+//! What an app client does: images to upload, posts, comments, and
+//! waiting on the eventually consistent read side.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::App;
+
+/// A small valid PNG (`w`x`h`, a gradient).
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+pub fn image_form(bytes: Vec<u8>, file_name: &str, caption: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .part(
+            "image",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        )
+        .text("caption", caption.to_owned())
+}
+
+/// Uploads a 640x480 PNG and waits until it is published.
+pub async fn publish(app: &App, token: &str, caption: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url("/v1/posts?wait=60"))
+        .bearer_auth(token)
+        .multipart(image_form(png(640, 480), "photo.png", caption))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::CREATED,
+        "published within the wait"
+    );
+    response.json().await.expect("post json")
+}
+
+/// Comments `content` on `post` as the token's user.
+pub async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/v1/posts/{post}/comments")))
+        .bearer_auth(token)
+        .json(&json!({ "content": content }))
+        .send()
+        .await
+        .expect("comment")
+}
+
+/// Polls `GET /v1/posts/{post}` until `check` holds (the read side is
+/// eventually consistent), for up to a minute.
+pub async fn post_until(app: &App, post: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = app
+            .client
+            .get(app.url(&format!("/v1/posts/{post}")))
+            .send()
+            .await
+            .expect("get post");
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if check(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "post never reached the expected state: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
