@@ -114,21 +114,16 @@ pub async fn last_two_comments_follow_adds_and_deletes(store: Arc<dyn ReadStore>
         apply(&*store, &[e]).await;
         ids.push(id);
     }
-    let view = store.post(post).await.expect("read").expect("post");
-    let texts: Vec<&str> = view.last_comments.iter().map(|c| c.content.as_str()).collect();
-    assert_eq!((view.comment_count, texts), (3, vec!["three", "two"]));
-    apply(&*store, &[ev.delete("bob", post, ids[2])]).await;
-    let view = store.post(post).await.expect("read").expect("post");
-    let texts: Vec<&str> = view.last_comments.iter().map(|c| c.content.as_str()).collect();
-    assert_eq!((view.comment_count, texts), (2, vec!["two", "one"]));
     assert_eq!(
-        store
-            .comment(post, ids[2])
-            .await
-            .expect("read")
-            .map(|c| c.deleted),
-        Some(true)
+        count_and_last(&*store, post).await,
+        (3, vec!["three".into(), "two".into()])
     );
+    apply(&*store, &[ev.delete("bob", post, ids[2])]).await;
+    assert_eq!(
+        count_and_last(&*store, post).await,
+        (2, vec!["two".into(), "one".into()])
+    );
+    assert_eq!(deleted(&*store, post, ids[2]).await, Some(true));
 }
 
 pub async fn only_the_author_deletes_a_comment(store: Arc<dyn ReadStore>) {
@@ -144,14 +139,7 @@ pub async fn only_the_author_deletes_a_comment(store: Arc<dyn ReadStore>) {
     assert_eq!(report.rejected, 1);
     let view = store.post(post).await.expect("read").expect("post");
     assert_eq!((view.comment_count, view.last_comments.len()), (1, 1));
-    assert_eq!(
-        store
-            .comment(post, comment)
-            .await
-            .expect("read")
-            .map(|c| c.deleted),
-        Some(false)
-    );
+    assert_eq!(deleted(&*store, post, comment).await, Some(false));
 }
 
 pub async fn duplicates_have_their_effect_once(store: Arc<dyn ReadStore>) {
@@ -172,4 +160,17 @@ pub async fn duplicates_have_their_effect_once(store: Arc<dyn ReadStore>) {
         store.post(post).await.expect("read").expect("post").comment_count,
         0
     );
+}
+
+/// A post's comment count and the text of its last comments, newest first.
+async fn count_and_last(store: &dyn ReadStore, post: Uuid) -> (i64, Vec<String>) {
+    let view = store.post(post).await.expect("read").expect("post");
+    let texts = view.last_comments.into_iter().map(|c| c.content).collect();
+    (view.comment_count, texts)
+}
+
+/// Whether a comment is marked deleted, or `None` when the store never saw it.
+async fn deleted(store: &dyn ReadStore, post: Uuid, comment: Uuid) -> Option<bool> {
+    let found = store.comment(post, comment).await.expect("read");
+    found.map(|c| c.deleted)
 }
