@@ -14,6 +14,9 @@ pub enum BlobError {
     Body(std::io::Error),
     #[error("local blob storage: {0}")]
     Io(#[from] std::io::Error),
+    /// Objects being joined were not the sizes the caller named.
+    #[error("the sources hold {found} bytes, not the {expected} expected")]
+    SizeMismatch { expected: u64, found: u64 },
     #[error("s3: {0}")]
     S3(String),
 }

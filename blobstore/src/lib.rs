@@ -18,7 +18,8 @@
 //! - `port.rs`: the trait, the byte-stream type and key validation.
 //! - `keys.rs`: where originals and converted images live.
 //! - `files.rs`: the local-files adapter.
-//! - `s3.rs` and `s3_upload.rs`: the S3 adapter and its multipart writer.
+//! - `s3.rs`, `s3_upload.rs` and `s3_compose.rs`: the S3 adapter, its
+//!   multipart writer, and joining objects by server-side part copies.
 //! - `config.rs`: [`BlobConfig`] and [`open`].
 //! - `error.rs`: [`BlobError`], this crate's one error type.
 
@@ -28,6 +29,7 @@ pub mod files;
 pub mod keys;
 mod port;
 pub mod s3;
+mod s3_compose;
 mod s3_upload;
 
 pub use config::{open, BlobConfig};

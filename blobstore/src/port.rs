@@ -4,7 +4,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use crate::BlobError;
 
@@ -59,9 +59,61 @@ pub trait BlobStore: Send + Sync {
     /// staged upload becomes the original once its request is accepted.
     async fn rename(&self, from: &str, to: &str) -> Result<(), BlobError>;
 
+    /// Writes the concatenation of `sources` (each a key and its size, in
+    /// order) to `to`, leaving the sources in place: how the chunks of a
+    /// resumable upload become one object. Like `put_stream`, `to` appears
+    /// only once complete. This default streams the bytes through; an
+    /// adapter that can join objects where they lie overrides it.
+    async fn compose(&self, sources: &[(String, u64)], to: &str) -> Result<u64, BlobError> {
+        compose_by_streaming(self, sources, to).await
+    }
+
     /// Removes the object; removing what is not there is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 
     /// Whether the store answers, for readiness checks.
     async fn check(&self) -> Result<(), BlobError>;
+}
+
+/// [`BlobStore::compose`] by reading each source and writing them out
+/// as one body.
+pub(crate) async fn compose_by_streaming<S: BlobStore + ?Sized>(
+    store: &S,
+    sources: &[(String, u64)],
+    to: &str,
+) -> Result<u64, BlobError> {
+    let limit = sources.iter().map(|(_, size)| size).sum();
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let body: ByteStream = Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let pump = async move {
+        for (key, _) in sources {
+            let mut source = match store.get_stream(key).await {
+                Ok(source) => source,
+                Err(e) => {
+                    // Failing the body makes the writer leave nothing at `to`.
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return Err(e);
+                }
+            };
+            while let Some(chunk) = source.next().await {
+                let failed = chunk.is_err();
+                // The writer stops reading only when it failed; it reports why.
+                if tx.send(chunk).await.is_err() || failed {
+                    return Ok(());
+                }
+            }
+        }
+        Ok::<(), BlobError>(())
+    };
+    let (pumped, stored) = tokio::join!(pump, store.put_stream(to, body, limit));
+    pumped?;
+    let stored = stored?;
+    if stored != limit {
+        store.delete(to).await?;
+        return Err(BlobError::SizeMismatch {
+            expected: limit,
+            found: stored,
+        });
+    }
+    Ok(stored)
 }

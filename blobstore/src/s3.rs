@@ -6,6 +6,7 @@ use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 
+use crate::s3_compose::compose;
 use crate::s3_upload::upload;
 use crate::{validate_key, BlobError, BlobStore, ByteStream};
 
@@ -70,13 +71,19 @@ impl S3Store {
         Ok(store)
     }
 
-    async fn fetch(&self, key: &str) -> Result<GetObjectOutput, BlobError> {
+    /// The object, or bytes `range` (start, end exclusive) of it.
+    pub(crate) async fn fetch(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<GetObjectOutput, BlobError> {
         validate_key(key)?;
         let object = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_range(range.map(|(start, end)| format!("bytes={start}-{}", end - 1)))
             .send()
             .await;
         object.map_err(|e| {
@@ -126,13 +133,13 @@ impl BlobStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
-        let object = self.fetch(key).await?;
+        let object = self.fetch(key, None).await?;
         let data = object.body.collect().await.map_err(BlobError::s3)?;
         Ok(data.into_bytes())
     }
 
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError> {
-        let body = self.fetch(key).await?.body;
+        let body = self.fetch(key, None).await?.body;
         Ok(Box::pin(futures::stream::try_unfold(
             body,
             |mut body| async move {
@@ -189,6 +196,16 @@ impl BlobStore for S3Store {
             });
         }
         self.delete(from).await
+    }
+
+    /// Large sources become parts by server-side copy; small ones are
+    /// gathered into parts here (see `s3_compose`).
+    async fn compose(&self, sources: &[(String, u64)], to: &str) -> Result<u64, BlobError> {
+        validate_key(to)?;
+        for (key, _) in sources {
+            validate_key(key)?;
+        }
+        compose(self, sources, to).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {

@@ -75,13 +75,13 @@ pub(crate) async fn upload(
     }
 }
 
-struct Multipart {
+pub(crate) struct Multipart {
     upload_id: String,
     parts: Vec<CompletedPart>,
 }
 
 impl Multipart {
-    async fn start(store: &S3Store, key: &str) -> Result<Self, BlobError> {
+    pub(crate) async fn start(store: &S3Store, key: &str) -> Result<Self, BlobError> {
         let created = store
             .client
             .create_multipart_upload()
@@ -100,7 +100,12 @@ impl Multipart {
         })
     }
 
-    async fn send_part(&mut self, store: &S3Store, key: &str, body: S3Body) -> Result<(), BlobError> {
+    pub(crate) async fn send_part(
+        &mut self,
+        store: &S3Store,
+        key: &str,
+        body: S3Body,
+    ) -> Result<(), BlobError> {
         let number = self.parts.len() as i32 + 1;
         let sent = store
             .client
@@ -122,7 +127,42 @@ impl Multipart {
         Ok(())
     }
 
-    async fn complete(&mut self, store: &S3Store, key: &str) -> Result<(), BlobError> {
+    /// Copies bytes `range` (start, end exclusive) of the object `source`
+    /// in as the next part, server-side.
+    pub(crate) async fn copy_part(
+        &mut self,
+        store: &S3Store,
+        key: &str,
+        source: &str,
+        range: (u64, u64),
+    ) -> Result<(), BlobError> {
+        let number = self.parts.len() as i32 + 1;
+        let copied = store
+            .client
+            .upload_part_copy()
+            .bucket(&store.bucket)
+            .key(key)
+            .upload_id(&self.upload_id)
+            .part_number(number)
+            .copy_source(format!("{}/{}", store.bucket, source))
+            .copy_source_range(format!("bytes={}-{}", range.0, range.1 - 1))
+            .send()
+            .await
+            .map_err(BlobError::s3)?;
+        let etag = copied
+            .copy_part_result()
+            .and_then(|r| r.e_tag())
+            .map(str::to_owned);
+        self.parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(etag)
+                .build(),
+        );
+        Ok(())
+    }
+
+    pub(crate) async fn complete(&mut self, store: &S3Store, key: &str) -> Result<(), BlobError> {
         let parts = CompletedMultipartUpload::builder()
             .set_parts(Some(std::mem::take(&mut self.parts)))
             .build();
@@ -139,7 +179,7 @@ impl Multipart {
         Ok(())
     }
 
-    async fn abort(self, store: &S3Store, key: &str) {
+    pub(crate) async fn abort(self, store: &S3Store, key: &str) {
         let aborted = store
             .client
             .abort_multipart_upload()

@@ -8,6 +8,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use imagegram_blobstore::{BlobError, BlobStore, ByteStream};
 
+mod compose;
+pub use compose::*;
+
 /// Deterministic bytes of a given size, so corruption shows.
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -174,7 +177,8 @@ macro_rules! blob_contract_suite {
         $crate::blob_contract_suite!(@tests $store;
             small_objects_round_trip, large_bodies_stream_in_and_out_intact,
             a_body_over_the_limit_leaves_nothing, a_failing_body_keeps_the_previous_object,
-            missing_objects, rename_moves_an_object, unsafe_keys_are_refused, concurrent_writers);
+            missing_objects, rename_moves_an_object, unsafe_keys_are_refused, concurrent_writers,
+            compose_joins_sources_in_order, compose_with_a_missing_source_leaves_nothing);
     };
     (@tests $store:expr; $($name:ident),*) => {
         $(
