@@ -1,10 +1,14 @@
 //! Uploads at and past the 100 MiB limit: the limit holds, nothing partial
-//! is kept, and the gateway's memory does not grow with the file.
+//! is kept, and the gateway's memory does not grow with the file. And a
+//! resumable upload sent as two large PATCHes, whose chunks the blob store
+//! joins (on S3 by server-side part copies) into an original that converts.
 
+#[macro_use]
 mod support;
 
 use reqwest::StatusCode;
-use support::{App, Infra};
+use support::tus::{b64, create, patch};
+use support::{post_until, App, Infra};
 
 const LIMIT: u64 = 104_857_600;
 
@@ -103,3 +107,59 @@ async fn one_byte_over_the_limit_is_413_on_s3_too() {
     let response = upload(&app, LIMIT + 1).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A png of noise, which deflate cannot shrink: 2100x2100 is about 13 MB.
+fn noise_png(side: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(side, side, |x, y| {
+        let mut h = (x as u64) << 32 | y as u64;
+        h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 29;
+        image::Rgb([h as u8, (h >> 8) as u8, (h >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+async fn two_large_tus_chunks_become_one_original(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "two_large_tus_chunks") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let bytes = noise_png(2100);
+    assert!(bytes.len() > 12 << 20, "{} bytes", bytes.len());
+    let location = create(
+        &app,
+        &ann,
+        Some(bytes.len()),
+        &format!("caption {}", b64("noise")),
+    )
+    .await;
+    // Both chunks are over S3's 5 MiB part minimum, so both are copied.
+    let split = 6 * 1024 * 1024 + 1;
+    let first = patch(&app, &ann, &location, 0, &bytes[..split], &[]).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let last = patch(&app, &ann, &location, split, &bytes[split..], &[]).await;
+    assert_eq!(last.status(), StatusCode::NO_CONTENT);
+    let post = last.headers()["imagegram-post"]
+        .to_str()
+        .expect("post")
+        .to_owned();
+    let id = post.trim_start_matches("/v1/posts/");
+    // png checks every chunk's CRC and the stream's Adler-32: an original
+    // joined out of order or short would fail to convert, not publish.
+    let published = post_until(&app, id, |p| {
+        p["status"] == "published" || p["status"] == "failed"
+    })
+    .await;
+    assert_eq!(published["status"], "published", "{published}");
+    if infra == Infra::Embedded {
+        let original = std::fs::read(app.data.path().join("blobs").join(format!("originals/{id}")))
+            .expect("original kept");
+        assert!(original == bytes, "the original is byte-identical");
+    }
+}
+
+on_both!(two_large_tus_chunks_become_one_original);

@@ -111,11 +111,7 @@ pub async fn store_stream(
     let (pumped, stored) = tokio::join!(pump, blobs.put_stream(key, body, MAX_IMAGE_BYTES));
     match (pumped, stored) {
         (PumpEnd::Done(format, sha256), Ok(size)) => Ok(StoredImage { format, size, sha256 }),
-        (PumpEnd::NotAnImage, _) => Err(Problem::client(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-image",
-            "the file is not a png, jpeg or bmp image (decided from its content, not its name)",
-        )),
+        (PumpEnd::NotAnImage, _) => Err(not_an_image()),
         (_, Err(BlobError::TooLarge { limit })) => Err(too_large(limit)),
         (PumpEnd::Body(detail), _) if detail.contains("length limit") => Err(too_large(MAX_IMAGE_BYTES)),
         (PumpEnd::Body(detail), _) => Err(Problem::client(
@@ -129,6 +125,15 @@ pub async fn store_stream(
             &"store ended early",
         )),
     }
+}
+
+/// The answer to a file whose first bytes are not png, jpeg or bmp.
+pub fn not_an_image() -> Problem {
+    Problem::client(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-image",
+        "the file is not a png, jpeg or bmp image (decided from its content, not its name)",
+    )
 }
 
 fn too_large(limit: u64) -> Problem {

@@ -1,9 +1,10 @@
 //! An upload's bytes in the blob store: each PATCH (and a creation with a
 //! body) becomes one chunk object, `uploads/<id>/<n>`, streamed as it
 //! arrives. A request that breaks off keeps what arrived (tus resumes from
-//! there) unless it carried a checksum. On completion the chunks are
-//! streamed, in order, into one staged object: memory stays at a few
-//! buffers whatever the size.
+//! there) unless it carried a checksum. On completion the blob store joins
+//! the chunks, in order, into one staged object (on S3 a multipart upload
+//! whose parts are server-side copies of the chunks where they are large
+//! enough): memory stays at a few buffers whatever the size.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use futures::StreamExt;
 use imagegram_blobstore::{BlobError, BlobStore, ByteStream};
+use imagegram_readstore::Upload;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -125,21 +127,54 @@ pub async fn store_chunk(
     Ok(stored)
 }
 
-/// The upload's parts, in order, as one stream.
-pub fn joined(
-    blobs: Arc<dyn BlobStore>,
-    upload: Uuid,
-    parts: Vec<String>,
-) -> impl futures::Stream<Item = Result<Bytes, String>> {
-    futures::stream::iter(parts)
-        .then(move |part| {
-            let blobs = Arc::clone(&blobs);
-            async move { blobs.get_stream(&chunk_key(upload, &part)).await }
-        })
-        .flat_map(|opened| match opened {
-            Ok(stream) => stream.map(|r| r.map_err(|e| e.to_string())).left_stream(),
-            Err(e) => futures::stream::once(futures::future::ready(Err(e.to_string()))).right_stream(),
-        })
+/// The upload's chunk objects in order, each with its size: a part's name
+/// starts with its offset, so the next part (or the upload's end) bounds
+/// it. `None` if a name does not, or the offsets go backwards.
+pub fn sized_chunks(upload: &Upload) -> Option<Vec<(String, u64)>> {
+    let starts = upload
+        .parts
+        .iter()
+        .map(|part| part.get(..12)?.parse::<u64>().ok())
+        .collect::<Option<Vec<u64>>>()?;
+    let ends = starts.iter().skip(1).copied().chain([upload.offset]);
+    starts
+        .iter()
+        .zip(ends)
+        .zip(&upload.parts)
+        .map(|((start, end), part)| (end >= *start).then(|| (chunk_key(upload.id, part), end - start)))
+        .collect()
+}
+
+/// Up to `n` bytes from the start of the upload, for sniffing its format.
+pub async fn first_bytes(
+    blobs: &dyn BlobStore,
+    chunks: &[(String, u64)],
+    n: usize,
+) -> Result<Vec<u8>, BlobError> {
+    let mut head = Vec::with_capacity(n);
+    for (key, _) in chunks {
+        let mut stream = blobs.get_stream(key).await?;
+        while let Some(bytes) = stream.next().await {
+            let bytes = bytes.map_err(BlobError::Body)?;
+            let wanted = (n - head.len()).min(bytes.len());
+            head.extend_from_slice(&bytes[..wanted]);
+            if head.len() == n {
+                return Ok(head);
+            }
+        }
+    }
+    Ok(head)
+}
+
+/// What stands for the upload's content in its idempotency hash: the
+/// chunks it was assembled from, which never change once it is complete.
+pub fn identity(chunks: &[(String, u64)]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for (key, size) in chunks {
+        hasher.update(key.as_bytes());
+        hasher.update(size.to_le_bytes());
+    }
+    hasher.finalize().into()
 }
 
 pub async fn delete_chunks(blobs: &dyn BlobStore, upload: Uuid, parts: &[String]) {
@@ -147,5 +182,49 @@ pub async fn delete_chunks(blobs: &dyn BlobStore, upload: Uuid, parts: &[String]
         if let Err(e) = blobs.delete(&chunk_key(upload, part)).await {
             tracing::warn!(error = %e, %upload, part, "deleting an upload chunk failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(parts: &[&str], offset: u64) -> Upload {
+        Upload {
+            id: Uuid::nil(),
+            owner: "ann".into(),
+            length: Some(offset),
+            offset,
+            parts: parts.iter().map(|p| p.to_string()).collect(),
+            metadata: String::new(),
+            created_at: 0,
+            expires_at: 0,
+            post_id: None,
+        }
+    }
+
+    #[test]
+    fn chunk_sizes_come_from_the_offsets_in_their_names() {
+        let sized = sized_chunks(&upload(
+            &["000000000000-aa", "000000001000-bb", "000000001500-cc"],
+            4000,
+        ));
+        let sizes: Vec<u64> = sized
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, size)| size)
+            .collect();
+        assert_eq!(sizes, vec![1000, 500, 2500]);
+        assert_eq!(sized_chunks(&upload(&[], 0)), Some(Vec::new()));
+    }
+
+    #[test]
+    fn names_without_an_offset_or_going_backwards_are_refused() {
+        assert_eq!(sized_chunks(&upload(&["x-aa"], 10)), None);
+        assert_eq!(
+            sized_chunks(&upload(&["000000000500-aa", "000000000100-bb"], 900)),
+            None
+        );
+        assert_eq!(sized_chunks(&upload(&["000000000500-aa"], 100)), None);
     }
 }

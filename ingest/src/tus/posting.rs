@@ -13,17 +13,18 @@ use super::{chunks, protocol};
 use crate::auth::User;
 use crate::posts::{self, await_outcome, Posting, MAX_CAPTION_CHARS, MAX_WAIT_SECS};
 use crate::server::AppState;
-use crate::upload_stream::store_stream;
+use crate::upload_stream::{not_an_image, StoredImage};
 use crate::views::PostJson;
 use crate::Problem;
+use imagegram_schemas::ImageFormat;
 
 fn unavailable(e: impl std::fmt::Display) -> Problem {
     Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)
 }
 
 /// The post from a finished upload, made once (the upload's id is its
-/// idempotency key): chunks joined into one staged object, checked by magic
-/// bytes, then posted like a multipart upload.
+/// idempotency key): checked by magic bytes, chunks joined into one staged
+/// object by the blob store, then posted like a multipart upload.
 pub async fn make_post(
     state: &AppState,
     user: &str,
@@ -35,13 +36,27 @@ pub async fn make_post(
     if upload.post_id == Some(post_id) {
         return Ok(post_id);
     }
+    let sources = chunks::sized_chunks(upload).ok_or_else(|| {
+        Problem::server(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &"upload parts not named by offset",
+        )
+    })?;
+    let head = chunks::first_bytes(&*state.blobs, &sources, ImageFormat::SNIFF_LEN)
+        .await
+        .map_err(unavailable)?;
+    let format = ImageFormat::sniff(&head).ok_or_else(not_an_image)?;
     let landing = format!("staging/{}", Uuid::new_v4().simple());
-    let joined = chunks::joined(
-        std::sync::Arc::clone(&state.blobs),
-        upload.id,
-        upload.parts.clone(),
-    );
-    let image = store_stream(&state.blobs, &landing, joined).await?;
+    let size = state
+        .blobs
+        .compose(&sources, &landing)
+        .await
+        .map_err(unavailable)?;
+    let image = StoredImage {
+        format,
+        size,
+        sha256: chunks::identity(&sources),
+    };
     let filename = protocol::text_value(&protocol::parse_metadata(&upload.metadata)?, "filename")?;
     let posting = Posting {
         user: user.to_owned(),
