@@ -51,13 +51,7 @@ pub(crate) async fn compose(store: &S3Store, sources: &[(String, u64)], to: &str
         multipart.complete(store, to).await
     }
     .await;
-    match joined {
-        Ok(()) => Ok(total),
-        Err(e) => {
-            multipart.abort(store, to).await;
-            Err(e)
-        }
-    }
+    multipart.settle(store, to, joined).await.map(|()| total)
 }
 
 /// Appends bytes `range` (start, end exclusive) of `key` to `buffer`.

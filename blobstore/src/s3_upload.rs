@@ -42,10 +42,7 @@ pub(crate) async fn upload(
     }
     .await;
     match (outcome, multipart) {
-        (Err(e), Some(m)) => {
-            m.abort(store, key).await;
-            Err(e)
-        }
+        (Err(e), Some(m)) => m.settle(store, key, Err(e)).await.map(|()| total),
         (Err(e), None) => Err(e),
         (Ok(()), None) => {
             let request = store.client.put_object().bucket(&store.bucket).key(key);
@@ -64,13 +61,7 @@ pub(crate) async fn upload(
                 m.complete(store, key).await
             }
             .await;
-            match finished {
-                Ok(()) => Ok(total),
-                Err(e) => {
-                    m.abort(store, key).await;
-                    Err(e)
-                }
-            }
+            m.settle(store, key, finished).await.map(|()| total)
         }
     }
 }
@@ -179,7 +170,21 @@ impl Multipart {
         Ok(())
     }
 
-    pub(crate) async fn abort(self, store: &S3Store, key: &str) {
+    /// Passes `outcome` on, aborting the upload first if it failed, so no
+    /// orphaned parts are left.
+    pub(crate) async fn settle(
+        self,
+        store: &S3Store,
+        key: &str,
+        outcome: Result<(), BlobError>,
+    ) -> Result<(), BlobError> {
+        if outcome.is_err() {
+            self.abort(store, key).await;
+        }
+        outcome
+    }
+
+    async fn abort(self, store: &S3Store, key: &str) {
         let aborted = store
             .client
             .abort_multipart_upload()

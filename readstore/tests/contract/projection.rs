@@ -38,13 +38,7 @@ pub async fn uploads_publish_or_fail(store: Arc<dyn ReadStore>) {
         store.post(pending).await.expect("read").map(|p| p.status),
         Some(PostStatus::Processing)
     );
-    let feed: Vec<Uuid> = store
-        .feed(None, 10)
-        .await
-        .expect("feed")
-        .iter()
-        .map(|p| p.id)
-        .collect();
+    let feed = first_page_ids(&*store).await;
     assert_eq!(feed, vec![ok], "only published posts are in the feed");
     assert_eq!(store.post(Uuid::new_v4()).await.expect("read"), None);
 }
@@ -82,13 +76,7 @@ pub async fn feed_order_and_tie_breaks(store: Arc<dyn ReadStore>) {
         posts.push(post);
     }
     apply(&*store, &events).await;
-    let page: Vec<Uuid> = store
-        .feed(None, 10)
-        .await
-        .expect("feed")
-        .iter()
-        .map(|p| p.id)
-        .collect();
+    let page = first_page_ids(&*store).await;
     // Most comments first; equal counts: newest first.
     assert_eq!(page, vec![posts[2], posts[0], posts[3], posts[4], posts[1]]);
     let mut walked = Vec::new();
@@ -160,6 +148,12 @@ pub async fn duplicates_have_their_effect_once(store: Arc<dyn ReadStore>) {
         store.post(post).await.expect("read").expect("post").comment_count,
         0
     );
+}
+
+/// The ids on the feed's first page of ten.
+async fn first_page_ids(store: &dyn ReadStore) -> Vec<Uuid> {
+    let page = store.feed(None, 10).await.expect("feed");
+    page.iter().map(|p| p.id).collect()
 }
 
 /// A post's comment count and the text of its last comments, newest first.
