@@ -20,14 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q
-BIN=target/release/imagegram
-"$BIN" --data-dir "$WORK/data" --log-filter warn serve --listen "127.0.0.1:$APP_PORT" >"$WORK/app.log" 2>&1 &
-APP_PID=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$APP_PORT/healthz" >/dev/null && break; sleep 0.1; done
-TOKEN=$("$BIN" --data-dir "$WORK/data" token bench)
-
-vips xyz "$WORK/seed.png" 640 480 >/dev/null
+. benches/serve.sh
+start_imagegram "$APP_PORT"
 echo "seeding $POSTS posts and $COMMENTS comments"
 for i in $(seq 1 "$POSTS"); do
   curl -sf -H "Authorization: Bearer $TOKEN" -F image=@"$WORK/seed.png" -F caption="post $i" \

@@ -1,0 +1,14 @@
+# Sourced by the benches: builds the release binary and starts
+# `imagegram serve` on 127.0.0.1:$1 with its data under $WORK/data. Sets
+# BIN, APP_PID (the caller's cleanup kills it), TOKEN (a bearer token for
+# the user "bench") and leaves a 640x480 test image at $WORK/seed.png.
+start_imagegram() {
+  local port=$1
+  cargo build --release -q
+  BIN=target/release/imagegram
+  "$BIN" --data-dir "$WORK/data" --log-filter warn serve --listen "127.0.0.1:$port" >"$WORK/app.log" 2>&1 &
+  APP_PID=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  TOKEN=$("$BIN" --data-dir "$WORK/data" token bench)
+  vips xyz "$WORK/seed.png" 640 480 >/dev/null
+}
