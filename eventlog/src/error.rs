@@ -23,6 +23,9 @@ pub enum LogError {
     /// The embedded store failed (disk full, corruption, I/O).
     #[error("embedded log storage: {0}")]
     Storage(String),
+    /// Another process has the embedded log open (it belongs to one).
+    #[error("the embedded log {0} is open in another process")]
+    InUse(String),
     /// The Kafka client or broker failed.
     #[error("kafka: {0}")]
     Kafka(String),

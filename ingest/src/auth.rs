@@ -1,4 +1,5 @@
-//! Identity: HS256 bearer tokens whose `sub` is the user id.
+//! Identity: HS256 bearer tokens whose `sub` is the user id; operator
+//! tokens (for admin routes) carry `scope: "operator"` as well.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,7 +18,12 @@ struct Claims {
     sub: String,
     iat: u64,
     exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
+
+/// The scope of tokens that may run operator actions.
+const OPERATOR: &str = "operator";
 
 /// Issues and checks tokens with one shared secret.
 #[derive(Clone)]
@@ -44,6 +50,16 @@ impl Auth {
 
     /// A token for `user`, valid for `ttl`.
     pub fn issue(&self, user: &str, ttl: Duration) -> Result<String, IngestError> {
+        self.issue_scoped(user, ttl, None)
+    }
+
+    /// A token for operator actions (`imagegram rebuild` against a running
+    /// server makes one from the shared secret), valid for `ttl`.
+    pub fn issue_operator(&self, ttl: Duration) -> Result<String, IngestError> {
+        self.issue_scoped(OPERATOR, ttl, Some(OPERATOR))
+    }
+
+    fn issue_scoped(&self, user: &str, ttl: Duration, scope: Option<&str>) -> Result<String, IngestError> {
         if user.is_empty() || user.len() > MAX_USER_ID {
             return Err(IngestError::Token(format!(
                 "a user id is 1 to {MAX_USER_ID} bytes"
@@ -57,6 +73,7 @@ impl Auth {
             sub: user.to_owned(),
             iat: now,
             exp: now + ttl.as_secs(),
+            scope: scope.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| IngestError::Token(e.to_string()))
@@ -64,9 +81,19 @@ impl Auth {
 
     /// The user a token names, if it is genuine and current.
     pub fn verify(&self, token: &str) -> Option<String> {
+        self.claims(token).map(|c| c.sub)
+    }
+
+    /// Whether a genuine, current token may run operator actions.
+    pub fn verify_operator(&self, token: &str) -> bool {
+        self.claims(token)
+            .is_some_and(|c| c.scope.as_deref() == Some(OPERATOR))
+    }
+
+    fn claims(&self, token: &str) -> Option<Claims> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        let sub = data.claims.sub;
-        (!sub.is_empty() && sub.len() <= MAX_USER_ID).then_some(sub)
+        let sub = &data.claims.sub;
+        (!sub.is_empty() && sub.len() <= MAX_USER_ID).then_some(data.claims)
     }
 }
 
@@ -115,20 +142,55 @@ impl FromRequestParts<AppState> for User {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
-        match token.and_then(|t| state.auth.verify(t.trim())) {
+        match bearer(parts).and_then(|t| state.auth.verify(t)) {
             Some(user) => Ok(User(user)),
-            None => Err(Problem::client(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid bearer token is required (Authorization: Bearer <token>)",
-            )),
+            None => Err(unauthorized()),
         }
     }
+}
+
+/// A request made with an operator token: 401 without a valid token, 403
+/// with a user's.
+#[derive(Debug, Clone)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(unauthorized)?;
+        if state.auth.verify_operator(token) {
+            Ok(Operator)
+        } else if state.auth.verify(token).is_some() {
+            Err(Problem::client(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this needs an operator token",
+            ))
+        } else {
+            Err(unauthorized())
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim())
+}
+
+fn unauthorized() -> Problem {
+    Problem::client(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid bearer token is required (Authorization: Bearer <token>)",
+    )
 }
 
 #[cfg(test)]
@@ -151,10 +213,21 @@ mod tests {
             sub: "ann".into(),
             iat: past - 60,
             exp: past,
+            scope: None,
         };
         let expired =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding).expect("encode");
         assert_eq!(auth.verify(&expired), None, "an hour past its expiry");
+    }
+
+    #[test]
+    fn only_operator_tokens_pass_as_operators() {
+        let auth = Auth::from_secret(b"secret-one");
+        let operator = auth.issue_operator(Duration::from_secs(60)).expect("issue");
+        let user = auth.issue("operator", Duration::from_secs(60)).expect("issue");
+        assert!(auth.verify_operator(&operator));
+        assert!(!auth.verify_operator(&user), "a user named operator is not one");
+        assert!(!Auth::from_secret(b"secret-two").verify_operator(&operator));
     }
 
     #[test]

@@ -61,7 +61,11 @@ pub(crate) struct Store {
 impl Store {
     pub(crate) fn open(dir: &Path, durability: Durability) -> Result<Self, LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::storage)?;
-        let db = Arc::new(Database::create(dir.join("log.redb")).map_err(LogError::storage)?);
+        let path = dir.join("log.redb");
+        let db = Arc::new(Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => LogError::InUse(path.display().to_string()),
+            other => LogError::storage(other),
+        })?);
         let mut topics = HashMap::new();
         {
             let txn = db.begin_write().map_err(LogError::storage)?;
