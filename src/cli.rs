@@ -48,8 +48,17 @@ pub enum Command {
     /// file (reads only; never moves a consumer group).
     Replay(ReplayArgs),
     /// Rebuild the read tables from the whole log into shadow tables, check
-    /// the counts and swap them in (the live ones serve meanwhile).
-    Rebuild,
+    /// the counts and swap them in (the live ones serve meanwhile). When a
+    /// running `serve` holds the embedded log, that server does it.
+    Rebuild {
+        /// The running server to ask, when it holds the embedded log
+        /// (default: the address it recorded in the data dir).
+        #[arg(long, env = "IMAGEGRAM_SERVER")]
+        server: Option<String>,
+        /// The secret the server signs tokens with (default: the data dir's).
+        #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+    },
     /// Dead letters: what consumers gave up on.
     Dlq {
         #[command(subcommand)]

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use imagegram_blobstore::BlobStore;
-use imagegram_eventlog::EventLog;
+use imagegram_eventlog::{EventLog, LogError};
 use imagegram_ingest::{AppState, Auth, BlobProbe, LogProbe, Notifications, StoreProbe};
-use imagegram_platform::Shutdown;
+use imagegram_platform::{PlatformError, Shutdown};
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
 use imagegram_processors::{dead_letters, ImageConverter, Runner, RunnerOptions};
 use imagegram_projections::{Projector, READ_MODEL};
@@ -27,11 +27,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let shutdown = Shutdown::new();
     shutdown.on_signals(cli.common.shutdown_grace())?;
-    let log = imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram").await?;
+    let log = match imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram").await {
+        // The embedded log belongs to a running `serve`: it rebuilds instead.
+        Err(PlatformError::Log(LogError::InUse(_))) if matches!(cli.command, Command::Rebuild { .. }) => {
+            return crate::rebuild::through_server(&cli).await;
+        }
+        opened => opened?,
+    };
     if let Command::Replay(args) = &cli.command {
         return crate::replay::replay(&*log, args).await;
     }
-    if let Command::Rebuild = &cli.command {
+    if let Command::Rebuild { .. } = &cli.command {
         let store = cli.store.open(&cli.common).await?;
         return crate::rebuild::rebuild(log, store).await;
     }
@@ -54,7 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project => start_projector(&mut roles, &log, &store, &shutdown),
         Command::Dlq { action } => return dlq(action, &log, &store).await,
-        Command::Token { .. } | Command::Replay(_) | Command::Rebuild => {}
+        Command::Token { .. } | Command::Replay(_) | Command::Rebuild { .. } => {}
     }
     // The first role to end (a failure, or the drain after a signal) ends them all.
     let mut failure = None;
@@ -189,6 +195,13 @@ async fn start_gateway(
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "ingest gateway listening");
+    // Where `imagegram rebuild` finds this server when it holds the embedded log.
+    if let Err(e) = std::fs::write(
+        crate::rebuild::address_file(&cli.common.data_dir),
+        local.to_string(),
+    ) {
+        tracing::warn!(error = %e, "could not record the listening address in the data dir");
+    }
     println!("imagegram listening on http://{local}");
     let stop = shutdown.token();
     roles.spawn(async move {

@@ -22,10 +22,12 @@
 //!   `append.rs` (a PATCH's bytes), `chunks.rs` (bytes as chunk objects),
 //!   `posting.rs` (the post from a finished upload), `sweep.rs` (expiration), `mod.rs` (routes).
 //! - `legacy.rs`: the original system's write routes.
+//! - `admin.rs`: operator actions (`POST /v1/admin/rebuild`, operator token).
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
 //! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors.
 //! - `error.rs`: [`IngestError`], this crate's one error type.
 
+mod admin;
 mod auth;
 mod comments;
 mod error;

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         crate::health::healthz,
         crate::health::readyz,
         crate::events::events,
+        crate::admin::rebuild,
     ),
     components(schemas(crate::Problem)),
     modifiers(&BearerAuth)

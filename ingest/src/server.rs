@@ -20,7 +20,7 @@ use crate::feed_cursor::CursorSigner;
 use crate::health::{healthz, readyz, Probe};
 use crate::notifications::Notifications;
 use crate::upload_stream::MAX_IMAGE_BYTES;
-use crate::{comments, events, feed, legacy, openapi, posts, reads, tus, IngestError};
+use crate::{admin, comments, events, feed, legacy, openapi, posts, reads, tus, IngestError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/events", get(events::events))
+        .route("/v1/admin/rebuild", post(admin::rebuild))
         .route("/openapi.json", get(openapi::openapi_json))
         .layer(RequestBodyLimitLayer::new(SMALL_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
