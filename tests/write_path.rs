@@ -268,54 +268,6 @@ async fn bad_bodies_are_400(infra: Infra) {
     assert_eq!(not_json.headers()["content-type"], "application/problem+json");
 }
 
-async fn the_original_routes_still_work(infra: Infra) {
-    let Some(app) = App::start(infra, "serve", "original_routes") else {
-        return;
-    };
-    let ann = app.token("ann");
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(png(200, 200)).file_name("old.png"),
-    );
-    let uploaded = app
-        .client
-        .post(app.url("/image/upload"))
-        .bearer_auth(&ann)
-        .multipart(form)
-        .send()
-        .await;
-    let uploaded = uploaded.expect("upload");
-    assert_eq!(uploaded.status(), StatusCode::ACCEPTED);
-    let id = uploaded.json::<Value>().await.expect("json")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    post_until(&app, &id, |p| p["status"] == "published").await;
-    let commented = app
-        .client
-        .post(app.url("/comment"))
-        .bearer_auth(&ann)
-        .json(&json!({"image_id": id, "comment": "old client"}))
-        .send()
-        .await
-        .expect("comment");
-    assert_eq!(commented.status(), StatusCode::CREATED);
-    post_until(&app, &id, |p| p["comment_count"] == 1).await;
-    let feed: Value = app
-        .client
-        .get(app.url("/post?limit=10"))
-        .send()
-        .await
-        .expect("feed")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(feed["nextCursor"], Value::Null);
-    assert_eq!(feed["posts"][0]["image_id"], json!(id));
-    assert_eq!(feed["posts"][0]["comments"], json!(["old client"]));
-    assert!(feed["posts"][0]["created_timestamp"].is_i64());
-}
-
 on_both!(
     post_comment_delete,
     writes_need_a_valid_token,
@@ -323,6 +275,5 @@ on_both!(
     a_text_file_named_photo_png_is_415,
     idempotent_retries,
     concurrent_comments_all_count,
-    bad_bodies_are_400,
-    the_original_routes_still_work
+    bad_bodies_are_400
 );
