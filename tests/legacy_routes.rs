@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{png, post_until, App, Infra};
+use support::{get_json, png, post_until, App, Infra};
 
 async fn the_original_routes_still_work(infra: Infra) {
     let Some(app) = App::start(infra, "serve", "original_routes") else {
@@ -42,15 +42,7 @@ async fn the_original_routes_still_work(infra: Infra) {
         .expect("comment");
     assert_eq!(commented.status(), StatusCode::CREATED);
     post_until(&app, &id, |p| p["comment_count"] == 1).await;
-    let feed: Value = app
-        .client
-        .get(app.url("/post?limit=10"))
-        .send()
-        .await
-        .expect("feed")
-        .json()
-        .await
-        .expect("json");
+    let feed = get_json(&app, "/post?limit=10").await;
     assert_eq!(feed["nextCursor"], Value::Null);
     assert_eq!(feed["posts"][0]["image_id"], json!(id));
     assert_eq!(feed["posts"][0]["comments"], json!(["old client"]));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{comment, image_form, png, post_until, publish, App, Infra};
+use support::{comment, get_json, image_form, png, post_until, publish, App, Infra};
 
 async fn post_comment_delete(infra: Infra) {
     let Some(app) = App::start(infra, "serve", "post_comment_delete") else {
@@ -190,15 +190,7 @@ async fn idempotent_retries(infra: Infra) {
         Some(1),
         "the retry added nothing"
     );
-    let feed: Value = app
-        .client
-        .get(app.url("/post"))
-        .send()
-        .await
-        .expect("feed")
-        .json()
-        .await
-        .expect("json");
+    let feed = get_json(&app, "/post").await;
     assert_eq!(
         feed["posts"].as_array().map(Vec::len),
         Some(1),

@@ -55,6 +55,12 @@ pub async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwe
         .expect("comment")
 }
 
+/// `GET path` as JSON (null when the body is not JSON).
+pub async fn get_json(app: &App, path: &str) -> Value {
+    let response = app.client.get(app.url(path)).send().await.expect("get");
+    response.json().await.unwrap_or(Value::Null)
+}
+
 /// Polls `GET /v1/posts/{post}` until `check` holds (the read side is
 /// eventually consistent), for up to a minute.
 pub async fn post_until(app: &App, post: &str, check: impl Fn(&Value) -> bool) -> Value {
