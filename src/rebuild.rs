@@ -13,8 +13,6 @@ use imagegram_eventlog::EventLog;
 use imagegram_readstore::ReadStore;
 use serde_json::Value;
 
-use crate::cli::{Cli, Command};
-
 /// Where `serve` records the address it listens on.
 pub fn address_file(data_dir: &Path) -> PathBuf {
     data_dir.join("gateway.addr")
@@ -46,14 +44,15 @@ pub async fn rebuild(log: Arc<dyn EventLog>, store: Arc<dyn ReadStore>) -> anyho
 }
 
 /// Asks the running server that holds the embedded log to rebuild.
-pub async fn through_server(cli: &Cli) -> anyhow::Result<()> {
-    let Command::Rebuild { server, jwt_secret } = &cli.command else {
-        anyhow::bail!("not a rebuild");
-    };
+pub async fn through_server(
+    data_dir: &Path,
+    server: Option<&str>,
+    jwt_secret: Option<&str>,
+) -> anyhow::Result<()> {
     let base = match server {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
-            let file = address_file(&cli.common.data_dir);
+            let file = address_file(data_dir);
             let address = std::fs::read_to_string(&file).map_err(|e| {
                 anyhow::anyhow!(
                     "the embedded log is in use, but {} names no server ({e}); pass --server",
@@ -64,7 +63,7 @@ pub async fn through_server(cli: &Cli) -> anyhow::Result<()> {
         }
     };
     eprintln!("the embedded log is open in a running server; asking {base} to rebuild");
-    let secret = imagegram_ingest::load_or_create_secret(jwt_secret.as_deref(), &cli.common.data_dir)?;
+    let secret = imagegram_ingest::load_or_create_secret(jwt_secret, data_dir)?;
     let token = imagegram_ingest::Auth::from_secret(&secret).issue_operator(Duration::from_secs(300))?;
     let response = reqwest::Client::new()
         .post(format!("{base}/v1/admin/rebuild"))

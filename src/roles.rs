@@ -27,12 +27,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let shutdown = Shutdown::new();
     shutdown.on_signals(cli.common.shutdown_grace())?;
-    let log = match imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram").await {
+    let opened = imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram").await;
+    let log = match (opened, &cli.command) {
         // The embedded log belongs to a running `serve`: it rebuilds instead.
-        Err(PlatformError::Log(LogError::InUse(_))) if matches!(cli.command, Command::Rebuild { .. }) => {
-            return crate::rebuild::through_server(&cli).await;
+        (Err(PlatformError::Log(LogError::InUse(_))), Command::Rebuild { server, jwt_secret }) => {
+            let (server, secret) = (server.as_deref(), jwt_secret.as_deref());
+            return crate::rebuild::through_server(&cli.common.data_dir, server, secret).await;
         }
-        opened => opened?,
+        (opened, _) => opened?,
     };
     if let Command::Replay(args) = &cli.command {
         return crate::replay::replay(&*log, args).await;

@@ -5,10 +5,8 @@
 
 mod support;
 
-use std::process::Command;
-
 use reqwest::StatusCode;
-use support::{comment, post_until, publish, App, Infra, BIN};
+use support::{comment, post_until, publish, App, Infra};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuild_asks_the_running_server_that_holds_the_log() {
@@ -43,22 +41,13 @@ async fn rebuild_asks_the_running_server_that_holds_the_log() {
         .expect("answer");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
-    let out = tokio::task::spawn_blocking({
-        let data = app.data.path().to_owned();
-        move || {
-            Command::new(BIN)
-                .arg("--data-dir")
-                .arg(data)
-                .arg("rebuild")
-                .env_remove("IMAGEGRAM_JWT_SECRET")
-                .env_remove("IMAGEGRAM_SERVER")
-                .env("IMAGEGRAM_EVENT_LOG_DURABILITY", "process")
-                .output()
-                .expect("imagegram rebuild")
-        }
-    })
-    .await
-    .expect("rebuild ran");
+    let mut rebuild = app.command(&["rebuild"]);
+    rebuild
+        .env_remove("IMAGEGRAM_SERVER")
+        .env("IMAGEGRAM_EVENT_LOG_DURABILITY", "process");
+    let out = tokio::task::spawn_blocking(move || rebuild.output().expect("imagegram rebuild"))
+        .await
+        .expect("rebuild ran");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "rebuild failed: {stderr}");
     assert!(stderr.contains("asking http://"), "{stderr}");

@@ -134,15 +134,20 @@ impl App {
         format!("{}{path}", self.base)
     }
 
-    /// A token for `user` from `imagegram token`, with this app's secret.
-    pub fn token(&self, user: &str) -> String {
-        let out = Command::new(BIN)
+    /// `imagegram <args>` on this app's data dir and secret.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
             .arg("--data-dir")
             .arg(self.data.path())
-            .args(["token", user])
-            .env_remove("IMAGEGRAM_JWT_SECRET")
-            .output()
-            .expect("imagegram token");
+            .args(args)
+            .env_remove("IMAGEGRAM_JWT_SECRET");
+        command
+    }
+
+    /// A token for `user` from `imagegram token`, with this app's secret.
+    pub fn token(&self, user: &str) -> String {
+        let out = self.command(&["token", user]).output().expect("imagegram token");
         assert!(
             out.status.success(),
             "token: {}",
