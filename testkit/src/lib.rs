@@ -80,8 +80,9 @@ pub async fn s3_store() -> Option<Arc<dyn BlobStore>> {
     Some(Arc::new(S3Store::connect(config).await.expect("s3 store")))
 }
 
-/// MySQL with a database of this test's own, migrated.
-pub async fn mysql_store() -> Option<Arc<dyn ReadStore>> {
+/// The URL of a new, empty MySQL database of this test's own on the
+/// server `IMAGEGRAM_TEST_MYSQL_URL` names, or `None` when it is not set.
+pub async fn mysql_database() -> Option<String> {
     let url = setting("IMAGEGRAM_TEST_MYSQL_URL")?;
     let name = unique("imagegram_test_");
     sqlx::any::install_default_drivers();
@@ -93,11 +94,20 @@ pub async fn mysql_store() -> Option<Arc<dyn ReadStore>> {
         .await
         .expect("create database");
     let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+    Some(format!("{base}/{name}"))
+}
+
+/// MySQL with a database of this test's own, migrated, and a pool of `connections`.
+pub async fn mysql_store_with(connections: u32) -> Option<Arc<dyn ReadStore>> {
+    let url = mysql_database().await?;
     Some(Arc::new(
-        SqlStore::connect(&format!("{base}/{name}"), 8)
-            .await
-            .expect("mysql store"),
+        SqlStore::connect(&url, connections).await.expect("mysql store"),
     ))
+}
+
+/// MySQL with a database of this test's own, migrated.
+pub async fn mysql_store() -> Option<Arc<dyn ReadStore>> {
+    mysql_store_with(8).await
 }
 
 /// The embedded stack: log, SQLite and files under `dir`.
@@ -166,7 +176,7 @@ macro_rules! on_both_stacks {
             $scenario($crate::embedded(dir.path()).await).await;
         }
 
-        /// On Kafka (Tansu), MySQL and S3 (moto) when configured.
+        /// On Kafka, MySQL and S3 (moto) when configured.
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn distributed() {
             if let Some(stack) = $crate::distributed().await {

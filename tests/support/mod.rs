@@ -39,7 +39,7 @@ pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
         return Some(env);
     }
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (Some(brokers), Some(s3), Some(mysql)) = (
+    let (Some(brokers), Some(s3), Some(_)) = (
         var("IMAGEGRAM_TEST_KAFKA_BROKERS"),
         var("IMAGEGRAM_TEST_S3_ENDPOINT"),
         var("IMAGEGRAM_TEST_MYSQL_URL"),
@@ -48,20 +48,7 @@ pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
         return None;
     };
     let run = uuid::Uuid::new_v4().simple().to_string();
-    let database = format!("imagegram_test_{run}");
-    let status = Command::new("mariadb")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-u",
-            "root",
-            "-e",
-            &format!("CREATE DATABASE {database}"),
-        ])
-        .status()
-        .expect("mariadb client");
-    assert!(status.success(), "create a test database");
-    let base = mysql.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(mysql);
+    let database = mysql_database_blocking();
     env.extend([
         ("IMAGEGRAM_EVENT_LOG".to_owned(), "kafka".to_owned()),
         ("IMAGEGRAM_KAFKA_BROKERS".into(), brokers),
@@ -72,9 +59,24 @@ pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
         ("IMAGEGRAM_S3_PATH_STYLE".into(), "true".into()),
         ("IMAGEGRAM_S3_ACCESS_KEY_ID".into(), "test".into()),
         ("IMAGEGRAM_S3_SECRET_ACCESS_KEY".into(), "test".into()),
-        ("IMAGEGRAM_DATABASE_URL".into(), format!("{base}/{database}")),
+        ("IMAGEGRAM_DATABASE_URL".into(), database),
     ]);
     Some(env)
+}
+
+/// A new database of this run's own (the test kit makes it), from any
+/// context: tests call [`environment`] inside and outside a runtime.
+fn mysql_database_blocking() -> String {
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(imagegram_testkit::mysql_database())
+            .expect("IMAGEGRAM_TEST_MYSQL_URL is set")
+    })
+    .join()
+    .expect("create a test database")
 }
 
 /// `imagegram <role>` on a free port: the child and its base URL.

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# What building Imagegram needs besides Rust: a C/C++ toolchain and cmake
+# for librdkafka (rdkafka's cmake-build) and libjpeg-turbo, nasm for
+# libjpeg-turbo's SIMD code, pkg-config and zlib's headers for librdkafka.
+# Installs the missing ones with apt-get. The Dockerfile runs this too.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+BUILD_PACKAGES=(build-essential cmake nasm pkg-config zlib1g-dev)
+
+need_packages "${BUILD_PACKAGES[@]}"
+if [ "${1:-}" != "--no-rust" ]; then
+  need_command cargo "install Rust with rustup (https://rustup.rs), then run again"
+fi
