@@ -7,12 +7,13 @@ use rdkafka::error::RDKafkaErrorCode;
 use super::{KafkaConfig, METADATA_TIMEOUT};
 use crate::{LogError, TopicSpec};
 
-/// Creates every topic that does not exist yet.
+/// Creates every topic that does not exist yet, with the cluster's default
+/// replication factor (`default.replication.factor`).
 pub(super) async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<(), LogError> {
     let admin: AdminClient<DefaultClientContext> = config.client().create().map_err(LogError::kafka)?;
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(1)))
+        .map(|t| NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(-1)))
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
     let results = admin

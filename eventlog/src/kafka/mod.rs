@@ -92,8 +92,18 @@ impl EventLog for KafkaLog {
 
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), LogError> {
         admin::create_topics(&self.config, topics).await?;
+        // Kafka answers CreateTopics once the controller has the topics, a
+        // moment before the brokers' metadata shows them: wait for that.
+        let deadline = tokio::time::Instant::now() + METADATA_TIMEOUT;
         for spec in topics {
-            let actual = self.partitions(&spec.name).await?;
+            let actual = loop {
+                match self.partitions(&spec.name).await {
+                    Err(LogError::UnknownTopic(_)) if tokio::time::Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    known => break known?,
+                }
+            };
             if actual != spec.partitions {
                 return Err(LogError::PartitionMismatch {
                     topic: spec.name.clone(),
@@ -135,7 +145,7 @@ impl EventLog for KafkaLog {
 
     async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError> {
         let partitions = self.partitions(topic).await?;
-        offsets::end_offsets(&self.config, &self.producer, topic, partitions).await
+        offsets::end_offsets(&self.producer, topic, partitions).await
     }
 
     async fn read_from(&self, positions: Vec<Position>) -> Result<Box<dyn LogReader>, LogError> {

@@ -98,7 +98,8 @@ macro_rules! contract_suite {
     ($backend:expr) => {
         $crate::contract_suite!(@tests $backend;
             order_per_key, read_from_an_offset, restart_loses_and_duplicates_nothing,
-            concurrent_producers, a_batch_of_100k, group_members_share_partitions_and_resume_from_commits);
+            concurrent_producers, a_batch_of_100k, group_members_share_partitions_and_resume_from_commits,
+            a_group_left_empty_resumes_from_its_commits);
     };
     (@tests $backend:expr; $($name:ident),*) => {
         $(
