@@ -1,11 +1,15 @@
-//! The original system's write routes, kept for existing clients. They take
-//! the same token and do exactly what their current counterparts do.
+//! The original system's routes, kept for existing clients: its upload and
+//! comment take the same token and do exactly what their current
+//! counterparts do; its feed answers in its original shape and takes its
+//! original cursors (a position in the feed) as well as opaque ones.
 
 use axum::body::Bytes;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use serde::Deserialize;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use imagegram_readstore::FeedKey;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::User;
@@ -48,4 +52,162 @@ pub async fn comment(
         )
     })?;
     crate::comments::add(state, user, request.image_id, &request.comment, &headers).await
+}
+
+/// Where a page of `GET /post` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OldCursor {
+    /// A position in the feed, counted from 0: the original API's cursors.
+    Position(usize),
+    /// Just after this post: the opaque cursors this gateway hands out.
+    After(FeedKey),
+}
+
+fn parse_cursor(text: &str) -> Result<OldCursor, Problem> {
+    let bad = || {
+        Problem::client(
+            StatusCode::BAD_REQUEST,
+            "bad-cursor",
+            "the cursor cannot be read; start again",
+        )
+    };
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map(OldCursor::Position).map_err(|_| bad());
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| bad())?;
+    let cursor: KeyCursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    Ok(OldCursor::After(FeedKey {
+        comment_count: cursor.c,
+        created_at: cursor.t,
+        id: cursor.i,
+    }))
+}
+
+/// An opaque place in the feed.
+#[derive(Debug, Serialize, Deserialize)]
+struct KeyCursor {
+    c: i64,
+    t: i64,
+    i: Uuid,
+}
+
+fn encode_cursor(key: &FeedKey) -> String {
+    let cursor = KeyCursor {
+        c: key.comment_count,
+        t: key.created_at,
+        i: key.id,
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+}
+
+fn page_limit(limit: Option<i64>) -> Result<usize, Problem> {
+    match limit.unwrap_or(20) {
+        n @ 1..=100 => Ok(n as usize),
+        n => Err(Problem::client(
+            StatusCode::BAD_REQUEST,
+            "bad-limit",
+            format!("limit is 1 to 100, not {n}"),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct OldFeedQuery {
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+    /// The previous page's `nextCursor`, or a position in the feed counted
+    /// from 0 (`nextCursor=10` starts at position 10, the top post being 0).
+    #[serde(rename = "nextCursor")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OldPost {
+    image_id: Uuid,
+    image_url: String,
+    created_timestamp: i64,
+    comments: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OldFeed {
+    /// Null on the last page; a position when the request gave one.
+    #[serde(rename = "nextCursor")]
+    next_cursor: Option<String>,
+    posts: Vec<OldPost>,
+}
+
+/// The original system's feed, in its original shape, from the live ranking.
+#[utoipa::path(get, path = "/post", tag = "legacy", params(OldFeedQuery), responses((status = 200, body = OldFeed)))]
+pub async fn old_feed(
+    State(state): State<AppState>,
+    Query(query): Query<OldFeedQuery>,
+) -> Result<Response, Problem> {
+    let limit = page_limit(query.limit)?;
+    let cursor = query
+        .next_cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(parse_cursor)
+        .transpose()?;
+    let ranking = state.feed.live();
+    let keys = match cursor {
+        None => ranking.page(None, limit),
+        Some(OldCursor::After(key)) => ranking.page(Some(key), limit),
+        Some(OldCursor::Position(at)) => ranking.page_at(at, limit),
+    };
+    let more = keys.last().is_some_and(|last| ranking.has_after(*last));
+    let next_cursor = match cursor {
+        _ if !more => None,
+        Some(OldCursor::Position(at)) => Some((at + keys.len()).to_string()),
+        _ => keys.last().map(encode_cursor),
+    };
+    let views = state
+        .feed
+        .views(&keys)
+        .await
+        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+    let posts = views
+        .iter()
+        .map(|p| OldPost {
+            image_id: p.id,
+            image_url: crate::views::image_url(p.id),
+            created_timestamp: p.created_at / 1000,
+            comments: p.last_comments.iter().map(|c| c.content.clone()).collect(),
+        })
+        .collect();
+    Ok(axum::Json(OldFeed { next_cursor, posts }).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn digits_are_a_position_and_anything_else_an_opaque_key() {
+        assert_eq!(parse_cursor("10").ok(), Some(OldCursor::Position(10)));
+        assert_eq!(parse_cursor("0").ok(), Some(OldCursor::Position(0)));
+        let key = FeedKey {
+            comment_count: 3,
+            created_at: 4,
+            id: Uuid::from_u128(5),
+        };
+        assert_eq!(
+            parse_cursor(&encode_cursor(&key)).ok(),
+            Some(OldCursor::After(key))
+        );
+        for bad in ["-1", "1e3", "99999999999999999999999", "!!", "e30"] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_cursors_never_panic(text in ".{0,300}") {
+            let _ = parse_cursor(&text);
+        }
+    }
 }

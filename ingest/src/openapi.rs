@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
         crate::comments::delete_comment,
         crate::legacy::upload,
         crate::legacy::comment,
-        crate::reads::old_feed,
+        crate::legacy::old_feed,
         crate::health::healthz,
         crate::health::readyz,
         crate::events::events,

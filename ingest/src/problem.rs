@@ -4,7 +4,7 @@
 //! (5xx) log the cause at error level and tell the client only that it
 //! failed, with an id to quote, never the internals.
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -16,6 +16,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// The resource this problem is about, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 impl Problem {
@@ -26,6 +29,7 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Client error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            instance: None,
         };
         tracing::debug!(status = problem.status, detail = %problem.detail, "client error");
         problem
@@ -40,7 +44,14 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Server error").to_owned(),
             status: status.as_u16(),
             detail: format!("the request could not be completed; incident {incident}"),
+            instance: None,
         }
+    }
+
+    /// The same problem, about the resource at `path`.
+    pub fn about(mut self, path: &str) -> Self {
+        self.instance = Some(path.to_owned());
+        self
     }
 }
 
@@ -49,5 +60,83 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
         (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+    }
+}
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Any error answer that is not a problem yet becomes one, keeping its
+/// status and headers (`Allow` on a 405, say): a route that does not
+/// exist, a method a route does not take, an extractor's rejection, a body
+/// over its limit. A client error keeps its text as the detail.
+pub async fn as_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let problem = if status.is_client_error() {
+        let slug = reason.to_ascii_lowercase().replace([' ', '\''], "-");
+        Problem::client(status, &slug, text.unwrap_or_else(|| reason.to_owned()))
+    } else {
+        Problem::server(status, &text.as_deref().unwrap_or(reason))
+    };
+    let answer = problem.into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    Response::from_parts(parts, answer.into_body())
+}
+
+/// Every path no route takes.
+pub async fn no_such_route() -> Problem {
+    Problem::client(StatusCode::NOT_FOUND, "not-found", "no such route")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_plain_error_becomes_a_problem_with_its_status_and_headers() {
+        let plain = (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET")], "no").into_response();
+        let answer = as_problem(plain).await;
+        assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(answer.headers()[header::ALLOW], "GET");
+        assert_eq!(answer.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = axum::body::to_bytes(answer.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(problem["status"], 405);
+        assert_eq!(problem["detail"], "no");
+        assert_eq!(
+            problem["type"],
+            "https://imagegram.dev/problems/method-not-allowed"
+        );
+    }
+
+    #[tokio::test]
+    async fn successes_and_problems_pass_untouched() {
+        let ok = as_problem((StatusCode::OK, "fine").into_response()).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        let problem = Problem::client(StatusCode::CONFLICT, "x", "y");
+        let answer = as_problem(problem.clone().into_response()).await;
+        let body = axum::body::to_bytes(answer.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        assert_eq!(body, serde_json::to_vec(&problem).unwrap_or_default());
     }
 }

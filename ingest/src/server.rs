@@ -20,7 +20,7 @@ use crate::feed_cursor::CursorSigner;
 use crate::health::{healthz, readyz, Probe};
 use crate::notifications::Notifications;
 use crate::upload_stream::MAX_IMAGE_BYTES;
-use crate::{admin, comments, events, feed, legacy, openapi, posts, reads, tus, IngestError};
+use crate::{admin, comments, events, feed, legacy, openapi, posts, problem, reads, tus, IngestError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -71,7 +71,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/images/{file}", get(reads::get_image))
         .route("/comment", post(legacy::comment))
-        .route("/post", get(reads::old_feed))
+        .route("/post", get(legacy::old_feed))
+        .route("/post/", get(legacy::old_feed))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/events", get(events::events))
@@ -84,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         ));
     uploads
         .merge(rest)
+        .fallback(problem::no_such_route)
+        .layer(axum::middleware::map_response(problem::as_problem))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

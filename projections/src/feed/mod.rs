@@ -75,6 +75,11 @@ impl Feed {
         (version, kept)
     }
 
+    /// The ranking as it stands, without keeping it as a snapshot.
+    pub fn live(&self) -> Arc<Ranking> {
+        Arc::clone(&self.live.read().unwrap_or_else(|p| p.into_inner()).ranking)
+    }
+
     /// A snapshot handed out earlier, unless it expired.
     pub fn snapshot(&self, id: u64) -> Option<Arc<Ranking>> {
         self.snapshots.get(&id)

@@ -75,6 +75,12 @@ impl Ranking {
             .collect()
     }
 
+    /// Up to `limit` posts from the `offset`-th on (the top one is 0th).
+    /// Costs O(offset): for the original API's numeric cursors only.
+    pub fn page_at(&self, offset: usize, limit: usize) -> Vec<FeedKey> {
+        self.order.iter().skip(offset).take(limit).map(|r| r.0).collect()
+    }
+
     /// Whether anything follows `key`.
     pub fn has_after(&self, key: FeedKey) -> bool {
         self.order
@@ -116,6 +122,9 @@ mod tests {
         let first = r.page(None, 2);
         assert_eq!(ids(&r.page(first.last().copied(), 2)), vec![3, 4]);
         assert!(r.has_after(first[1]));
+        assert_eq!(ids(&r.page_at(1, 3)), vec![2, 3, 4]);
+        assert_eq!(ids(&r.page_at(4, 3)), vec![1]);
+        assert!(r.page_at(5, 3).is_empty());
         assert!(!r.has_after(key(1, 0, 5)));
     }
 
