@@ -118,13 +118,18 @@ async fn missing_and_unpublished_posts_take_no_comments(infra: Infra) {
         .await
         .expect("upload");
     assert_eq!(failed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let location = failed.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let problem: Value = failed.json().await.expect("problem");
-    assert!(
-        problem["detail"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("corrupt png")),
-        "{problem}"
-    );
+    // A sentence for a person, naming the post whose reason the client can read.
+    let reason = "The PNG file is damaged or incomplete, so it could not be read.";
+    assert_eq!(problem["detail"], reason, "{problem}");
+    assert_eq!(problem["instance"], location.as_str());
+    let id = location.trim_start_matches("/v1/posts/");
+    let post = post_until(&app, id, |p| p["status"] == "failed").await;
+    assert_eq!(post["failure_reason"], reason);
 }
 
 async fn a_text_file_named_photo_png_is_415(infra: Infra) {

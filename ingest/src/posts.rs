@@ -268,9 +268,14 @@ pub(crate) async fn await_outcome(
         .await
         .ok()??;
     if let Notice::Failed { reason } = outcome {
-        return Some(
-            Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason).into_response(),
-        );
+        // The post exists, failed: name it, so the client can read it.
+        let mut response = Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason)
+            .about(location)
+            .into_response();
+        if let Ok(value) = HeaderValue::from_str(location) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        return Some(response);
     }
     // Published in the log; answer once the read side shows it too, so the
     // client can comment at once.

@@ -62,7 +62,10 @@ impl Processor for ImageConverter {
         let original = match self.blobs.get(&upload.original_key).await {
             Ok(bytes) => bytes,
             Err(BlobError::NotFound(_)) => {
-                return Ok(vec![Self::failed(upload, "the original is missing".into())])
+                return Ok(vec![Self::failed(
+                    upload,
+                    "The uploaded file is missing, so it could not be converted.".into(),
+                )])
             }
             Err(BlobError::InvalidKey(key)) => {
                 return Err(Failure::Poison(format!("invalid original key {key:?}")))
@@ -82,7 +85,10 @@ impl Processor for ImageConverter {
         let converted = match outcome {
             Err(join) if join.is_panic() => return Err(Failure::Crashed("the conversion panicked".into())),
             Err(join) => return Err(Failure::Transient(join.to_string())),
-            Ok(Err(reason)) => return Ok(vec![Self::failed(upload, reason.to_string())]),
+            Ok(Err(error)) => {
+                tracing::info!(post_id = %upload.meta.post_id, %error, "conversion refused the image");
+                return Ok(vec![Self::failed(upload, error.for_people())]);
+            }
             Ok(Ok(converted)) => converted,
         };
         let image_key = keys::image(upload.meta.post_id);

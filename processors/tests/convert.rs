@@ -134,6 +134,10 @@ fn truncated_and_corrupt_files_say_so() {
     );
     let err = convert(&png[..png.len() / 2], &ConvertOptions::default()).expect_err("truncated");
     assert!(err.to_string().starts_with("corrupt png"), "{err}");
+    assert_eq!(
+        err.for_people(),
+        "The PNG file is damaged or incomplete, so it could not be read."
+    );
     let jpeg = encode(
         &DynamicImage::ImageRgb8(gradient(300, 300)),
         image::ImageFormat::Jpeg,
@@ -163,6 +167,10 @@ fn a_decompression_bomb_fails_fast_on_its_header() {
     assert_eq!(
         err.to_string(),
         "image is 100000x100000, the limit is 100 megapixels"
+    );
+    assert_eq!(
+        err.for_people(),
+        "The image is 100000x100000 pixels, larger than the 100 megapixels accepted."
     );
     // Not a speed assertion: a refusal that decoded pixels would take minutes and gigabytes.
     eprintln!("refused in {:?}", started.elapsed());

@@ -73,6 +73,28 @@ pub enum ConvertError {
     Encode(String),
 }
 
+impl ConvertError {
+    /// What the uploader is told: one sentence for a person, without the
+    /// decoder's internals (those go to the converter's log).
+    pub fn for_people(&self) -> String {
+        match self {
+            ConvertError::NotAnImage => "The file is not a PNG, JPEG or BMP image.".to_owned(),
+            ConvertError::TooLarge {
+                width,
+                height,
+                limit_mp,
+            } => format!(
+                "The image is {width}x{height} pixels, larger than the {limit_mp} megapixels accepted."
+            ),
+            ConvertError::Corrupt { format, .. } => format!(
+                "The {} file is damaged or incomplete, so it could not be read.",
+                format.to_uppercase()
+            ),
+            ConvertError::Encode(_) => "The image could not be converted.".to_owned(),
+        }
+    }
+}
+
 fn format_name(format: ImageFormat) -> &'static str {
     match format {
         ImageFormat::Png => "png",
