@@ -10,7 +10,7 @@ use imagegram_schemas::{ids, now_us, CommentAdded, CommentDeleted, Event, EventM
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::idempotency::{self, Decision, Stored};
+use crate::idempotency::{self, Guarded, Stored};
 use crate::posts::append;
 use crate::server::AppState;
 use crate::views::{timestamp, CommentJson, NewComment};
@@ -75,27 +75,30 @@ pub async fn add(
         .as_deref()
         .map(|k| ids::derive("comment", &[&user, k]))
         .unwrap_or_else(Uuid::new_v4);
-    if let Some(key) = key.as_deref() {
-        let hash = idempotency::request_hash(&[post_id.as_bytes(), content.as_bytes()]);
-        if let Decision::Answer(answer) = idempotency::claim(&*state.store, &user, key, &hash).await? {
-            return Ok(answer);
-        }
-    }
-    let outcome = add_claimed(&state, &user, post_id, comment_id, content, key.as_deref()).await;
-    if let (Err(_), Some(key)) = (&outcome, key.as_deref()) {
-        idempotency::release(&*state.store, &user, key).await;
-    }
-    outcome
+    let hash = idempotency::request_hash(&[post_id.as_bytes(), content.as_bytes()]);
+    let work = {
+        let (state, user, key) = (state.clone(), user.clone(), key.clone());
+        async move { add_comment_event(&state, &user, post_id, comment_id, content, key.as_deref()).await }
+    };
+    let stored = match key.as_deref() {
+        None => work.await?.0,
+        Some(key) => match idempotency::run_once(state.store.clone(), &user, key, &hash, work).await? {
+            Guarded::Ran(stored, ()) => stored,
+            Guarded::Answered(answer) => return Ok(answer),
+        },
+    };
+    Ok(stored.response())
 }
 
-async fn add_claimed(
+/// Appends `CommentAdded` if the post is published; the answer to give.
+async fn add_comment_event(
     state: &AppState,
     user: &str,
     post_id: Uuid,
     comment_id: Uuid,
     content: String,
     key: Option<&str>,
-) -> Result<Response, Problem> {
+) -> Result<(Stored, ()), Problem> {
     let post = state
         .store
         .post(post_id)
@@ -131,10 +134,7 @@ async fn add_claimed(
         location: None,
         body,
     };
-    if let Some(key) = key {
-        idempotency::complete(&*state.store, user, key, &stored).await;
-    }
-    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+    Ok((stored, ()))
 }
 
 /// Delete your own comment.

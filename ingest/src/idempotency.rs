@@ -3,14 +3,32 @@
 //! Ids are derived from (user, key), so a retry that reaches another gateway
 //! instance names the same post or comment, and the log's consumers drop
 //! the repeat.
+//!
+//! [`run_once`] is the one guard every keyed route goes through: it claims
+//! the key, runs the request's work in a task the request does not own (a
+//! client that leaves mid-request cannot stop it half-way), renews the
+//! claim's lease while the work runs, then records the answer or, if the
+//! work failed, frees the key. A gateway that dies mid-request leaves a
+//! claim whose lease runs out, and the client's retry takes it over.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
 use imagegram_readstore::{Claim, ReadStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::Problem;
+
+/// How long a claim holds without being renewed: after a gateway dies
+/// mid-request, its keys answer 409 for at most this long.
+pub const LEASE: Duration = Duration::from_secs(30);
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY: usize = 255;
@@ -48,13 +66,20 @@ pub struct Stored {
     pub body: serde_json::Value,
 }
 
-impl IntoResponse for Stored {
-    fn into_response(self) -> Response {
+impl Stored {
+    /// The answer as the request that ran the work gives it.
+    pub fn response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let mut response = (status, axum::Json(self.body)).into_response();
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             response.headers_mut().insert(header::LOCATION, location);
         }
+        response
+    }
+
+    /// The answer as a retry gets it.
+    fn replayed(self) -> Response {
+        let mut response = self.response();
         response
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -62,32 +87,76 @@ impl IntoResponse for Stored {
     }
 }
 
-/// What to do with a keyed request.
-pub enum Decision {
-    Proceed,
-    Answer(Response),
+/// What a keyed request comes to.
+pub enum Guarded<T> {
+    /// This request ran the work; here is what the work gave besides its answer.
+    Ran(Stored, T),
+    /// Answered without running: a replay of the first answer, 409 while
+    /// another request with the key runs, or 422 for another body.
+    Answered(Response),
 }
 
-/// Claims the key; `Answer` carries the reply for a repeat or a conflict.
-pub async fn claim(store: &dyn ReadStore, user: &str, key: &str, hash: &str) -> Result<Decision, Problem> {
-    let claim = store
-        .claim_request(user, key, hash)
+/// Runs `work` at most once for `user`'s `key` (see the module's doc).
+/// `hash` tells a retry from another request under the same key. The
+/// claim, the work and the answer's record all happen in a task of their
+/// own, so a client leaving at any point cannot strand a claim.
+pub async fn run_once<T, F>(
+    store: Arc<dyn ReadStore>,
+    user: &str,
+    key: &str,
+    hash: &str,
+    work: F,
+) -> Result<Guarded<T>, Problem>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<(Stored, T), Problem>> + Send + 'static,
+{
+    let (user, key, hash) = (user.to_owned(), key.to_owned(), hash.to_owned());
+    let guarded = async move {
+        let claim = store
+            .claim_request(&user, &key, &hash, LEASE)
+            .await
+            .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+        if let Some(answer) = answer_without_running(claim)? {
+            return Ok(Guarded::Answered(answer));
+        }
+        match hold_while(&*store, &user, &key, AssertUnwindSafe(work).catch_unwind()).await {
+            Ok(Ok((stored, extra))) => {
+                complete(&*store, &user, &key, &stored).await;
+                Ok(Guarded::Ran(stored, extra))
+            }
+            Ok(Err(problem)) => {
+                release(&*store, &user, &key).await;
+                Err(problem)
+            }
+            Err(_panic) => {
+                release(&*store, &user, &key).await;
+                Err(Problem::server(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &"the request's work panicked",
+                ))
+            }
+        }
+    };
+    tokio::spawn(guarded.instrument(tracing::Span::current()))
         .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
-    Ok(match claim {
-        Claim::Fresh => Decision::Proceed,
-        Claim::Replay(text) => match serde_json::from_str::<Stored>(&text) {
-            Ok(stored) => Decision::Answer(stored.into_response()),
-            Err(e) => return Err(Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e)),
-        },
-        Claim::Conflict => Decision::Answer(
-            Problem::client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-key-reused",
-                "this Idempotency-Key was used with a different request",
-            )
-            .into_response(),
-        ),
+        .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?
+}
+
+/// The answer to a claim that is not ours to run: a replay of the first
+/// answer, 422 for another body, or 409 while another request runs.
+fn answer_without_running(claim: Claim) -> Result<Option<Response>, Problem> {
+    Ok(Some(match claim {
+        Claim::Fresh => return Ok(None),
+        Claim::Replay(text) => serde_json::from_str::<Stored>(&text)
+            .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?
+            .replayed(),
+        Claim::Conflict => Problem::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "this Idempotency-Key was used with a different request",
+        )
+        .into_response(),
         Claim::InFlight => {
             let mut response = Problem::client(
                 StatusCode::CONFLICT,
@@ -98,13 +167,29 @@ pub async fn claim(store: &dyn ReadStore, user: &str, key: &str, hash: &str) -> 
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            Decision::Answer(response)
+            response
         }
-    })
+    }))
+}
+
+/// Awaits `work`, renewing the claim on `key` every third of a lease.
+async fn hold_while<F: Future>(store: &dyn ReadStore, user: &str, key: &str, work: F) -> F::Output {
+    let mut work = std::pin::pin!(work);
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + LEASE / 3, LEASE / 3);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = renew.tick() => {
+                if let Err(e) = store.renew_request(user, key, LEASE).await {
+                    tracing::warn!(error = %e, "could not renew an idempotency claim");
+                }
+            }
+        }
+    }
 }
 
 /// Stores the answer for replays; a failure here only costs a replay.
-pub async fn complete(store: &dyn ReadStore, user: &str, key: &str, stored: &Stored) {
+async fn complete(store: &dyn ReadStore, user: &str, key: &str, stored: &Stored) {
     let text = match serde_json::to_string(stored) {
         Ok(text) => text,
         Err(e) => return tracing::error!(error = %e, "could not serialise an idempotent answer"),
@@ -115,7 +200,7 @@ pub async fn complete(store: &dyn ReadStore, user: &str, key: &str, stored: &Sto
 }
 
 /// Frees the key after a failed request, so the client's retry can run.
-pub async fn release(store: &dyn ReadStore, user: &str, key: &str) {
+async fn release(store: &dyn ReadStore, user: &str, key: &str) {
     if let Err(e) = store.release_request(user, key).await {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::idempotency::{self, Decision, Stored};
+use crate::idempotency::{self, Guarded, Stored};
 use crate::notifications::{Notice, Subscription};
 use crate::server::AppState;
 use crate::upload_stream::{drain, store_field, text_field, StoredImage};
@@ -123,9 +123,45 @@ impl Posting {
     }
 }
 
-/// Claims the idempotency key, moves the image into place and appends
-/// `UploadRequested`: the same for a multipart upload and a finished tus one.
+/// Moves the image into place and appends `UploadRequested`, once per
+/// idempotency key: the same for a multipart upload and a finished tus one.
 pub async fn finish(state: AppState, posting: Posting, wait: Option<u64>) -> Result<Response, Problem> {
+    let (user, key, post_id, landing) = (
+        posting.user.clone(),
+        posting.key.clone(),
+        posting.post_id,
+        posting.landing.clone(),
+    );
+    let hash = idempotency::request_hash(&[posting.caption.as_bytes(), &posting.image.sha256]);
+    let work = request_post(state.clone(), posting);
+    let (stored, mut outcomes) = match key.as_deref() {
+        None => work.await?,
+        Some(key) => match idempotency::run_once(state.store.clone(), &user, key, &hash, work).await {
+            Ok(Guarded::Ran(stored, outcomes)) => (stored, outcomes),
+            Ok(Guarded::Answered(answer)) => {
+                let _ = state.blobs.delete(&landing).await;
+                return Ok(answer);
+            }
+            Err(problem) => {
+                let _ = state.blobs.delete(&landing).await;
+                return Err(problem);
+            }
+        },
+    };
+    let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    if !wait.is_zero() {
+        let location = stored.location.clone().unwrap_or_default();
+        if let Some(answer) = await_outcome(&state, post_id, &mut outcomes, wait, &location).await {
+            return Ok(answer);
+        }
+    }
+    Ok(stored.response())
+}
+
+/// Moves a staged image to its original's place and appends
+/// `UploadRequested`; the 202 to answer, and the uploader's notices from
+/// just before the append (so `?wait=` misses no outcome).
+async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subscription), Problem> {
     let Posting {
         user,
         key,
@@ -136,23 +172,12 @@ pub async fn finish(state: AppState, posting: Posting, wait: Option<u64>) -> Res
         filename,
     } = posting;
     let original_key = keys::original(post_id);
-    if let Some(key) = key.as_deref() {
-        let hash = idempotency::request_hash(&[caption.as_bytes(), &image.sha256]);
-        match idempotency::claim(&*state.store, &user, key, &hash).await {
-            Ok(Decision::Proceed) => {}
-            Ok(Decision::Answer(answer)) => {
-                let _ = state.blobs.delete(&landing).await;
-                return Ok(answer);
-            }
-            Err(problem) => {
-                let _ = state.blobs.delete(&landing).await;
-                return Err(problem);
-            }
-        }
-        if let Err(e) = state.blobs.rename(&landing, &original_key).await {
-            idempotency::release(&*state.store, &user, key).await;
-            return Err(Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e));
-        }
+    if landing != original_key {
+        state
+            .blobs
+            .rename(&landing, &original_key)
+            .await
+            .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
     }
     let now = now_us();
     let event = Event::UploadRequested(UploadRequested {
@@ -169,17 +194,12 @@ pub async fn finish(state: AppState, posting: Posting, wait: Option<u64>) -> Res
         byte_size: image.size as i64,
         original_filename: filename,
     });
-    let mut outcomes = state.notifications.subscribe(&user);
-    if let Err(problem) = append(&state, &event).await {
-        if let Some(key) = key.as_deref() {
-            idempotency::release(&*state.store, &user, key).await;
-        }
-        return Err(problem);
-    }
+    let outcomes = state.notifications.subscribe(&user);
+    append(&state, &event).await?;
     let accepted = PostJson {
         id: post_id,
         caption,
-        creator: user.clone(),
+        creator: user,
         created_at: timestamp(now),
         status: PostStatus::Processing.as_str().to_owned(),
         failure_reason: None,
@@ -187,27 +207,13 @@ pub async fn finish(state: AppState, posting: Posting, wait: Option<u64>) -> Res
         image_url: None,
         comments: None,
     };
-    let location = format!("/v1/posts/{post_id}");
     let stored = Stored {
         status: StatusCode::ACCEPTED.as_u16(),
-        location: Some(location.clone()),
+        location: Some(format!("/v1/posts/{post_id}")),
         body: serde_json::to_value(&accepted)
             .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?,
     };
-    if let Some(key) = key.as_deref() {
-        idempotency::complete(&*state.store, &user, key, &stored).await;
-    }
-    let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
-    if !wait.is_zero() {
-        if let Some(answer) = await_outcome(&state, post_id, &mut outcomes, wait, &location).await {
-            return Ok(answer);
-        }
-    }
-    let mut response = (StatusCode::ACCEPTED, axum::Json(accepted)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok((stored, outcomes))
 }
 
 /// Reads the parts: the image goes to the blob store as it arrives.
@@ -269,27 +275,26 @@ pub(crate) async fn await_outcome(
         .ok()??;
     if let Notice::Failed { reason } = outcome {
         // The post exists, failed: name it, so the client can read it.
-        let mut response = Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason)
-            .about(location)
-            .into_response();
-        if let Ok(value) = HeaderValue::from_str(location) {
-            response.headers_mut().insert(header::LOCATION, value);
-        }
-        return Some(response);
+        let problem = Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason);
+        return Some(with_location(problem.about(location).into_response(), location));
     }
     // Published in the log; answer once the read side shows it too, so the
     // client can comment at once.
     while tokio::time::Instant::now() < deadline {
         if let Ok(Some(view)) = state.store.post(post_id).await {
             if view.status == PostStatus::Published {
-                let mut response = (StatusCode::CREATED, axum::Json(PostJson::of(&view))).into_response();
-                if let Ok(value) = HeaderValue::from_str(location) {
-                    response.headers_mut().insert(header::LOCATION, value);
-                }
-                return Some(response);
+                let created = (StatusCode::CREATED, axum::Json(PostJson::of(&view))).into_response();
+                return Some(with_location(created, location));
             }
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     None
+}
+
+fn with_location(mut response: Response, location: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }

@@ -152,7 +152,7 @@ pub enum Claim {
     Fresh,
     /// Seen with the same request: here is the stored answer.
     Replay(String),
-    /// Seen with the same request, still being handled.
+    /// Seen with the same request, still being handled (its lease runs).
     InFlight,
     /// Seen with a different request.
     Conflict,
@@ -187,8 +187,24 @@ pub trait ReadStore: Send + Sync {
     /// Published posts in feed order, after `after` when given.
     async fn feed(&self, after: Option<FeedKey>, limit: u32) -> Result<Vec<PostView>, StoreError>;
 
-    /// Claims `(actor, key)` for a request whose body hashes to `hash`.
-    async fn claim_request(&self, actor: &str, key: &str, hash: &str) -> Result<Claim, StoreError>;
+    /// Claims `(actor, key)` for a request whose body hashes to `hash`,
+    /// held for `lease`. A claim whose lease ran out without an answer (its
+    /// holder died or vanished) is taken over by the next claim: `Fresh`.
+    async fn claim_request(
+        &self,
+        actor: &str,
+        key: &str,
+        hash: &str,
+        lease: std::time::Duration,
+    ) -> Result<Claim, StoreError>;
+
+    /// Holds an unanswered claim for `lease` more from now.
+    async fn renew_request(
+        &self,
+        actor: &str,
+        key: &str,
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError>;
 
     /// Stores the answer to a claimed request.
     async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError>;

@@ -164,8 +164,23 @@ impl ReadStore for SqlStore {
         queries::feed(self, after, limit).await
     }
 
-    async fn claim_request(&self, actor: &str, key: &str, hash: &str) -> Result<Claim, StoreError> {
-        requests::claim(self, actor, key, hash).await
+    async fn claim_request(
+        &self,
+        actor: &str,
+        key: &str,
+        hash: &str,
+        lease: std::time::Duration,
+    ) -> Result<Claim, StoreError> {
+        requests::claim(self, actor, key, hash, lease).await
+    }
+
+    async fn renew_request(
+        &self,
+        actor: &str,
+        key: &str,
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        requests::renew(self, actor, key, lease).await
     }
 
     async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError> {

@@ -1,46 +1,94 @@
 //! Idempotency keys (the gateway) and processed-event marks (the processors).
 
+use std::time::Duration;
+
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::{now_us, text_or_null, SqlStore};
 use crate::{Claim, StoreError};
 
-pub(super) async fn claim(store: &SqlStore, actor: &str, key: &str, hash: &str) -> Result<Claim, StoreError> {
-    // Twice at most: a claim released between our insert and our select is retried once.
-    for _ in 0..2 {
+pub(super) async fn claim(
+    store: &SqlStore,
+    actor: &str,
+    key: &str,
+    hash: &str,
+    lease: Duration,
+) -> Result<Claim, StoreError> {
+    let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+    // A few rounds at most: a claim released or taken over between our
+    // statements is looked at again.
+    for _ in 0..3 {
+        let now = now_us();
         let sql = format!(
-            "{} INTO idempotency_keys (actor, idem_key, request_hash, response, created_at) VALUES (?, ?, ?, NULL, ?)",
+            "{} INTO idempotency_keys (actor, idem_key, request_hash, response, created_at, lease_until) \
+             VALUES (?, ?, ?, NULL, ?, ?)",
             store.dialect.insert_ignore()
         );
         let inserted = sqlx::query(&sql)
             .bind(actor)
             .bind(key)
             .bind(hash)
-            .bind(now_us())
+            .bind(now)
+            .bind(now + lease_us)
             .execute(&store.pool)
             .await?;
         if inserted.rows_affected() == 1 {
             return Ok(Claim::Fresh);
         }
         let row = sqlx::query(
-            "SELECT request_hash, response FROM idempotency_keys WHERE actor = ? AND idem_key = ?",
+            "SELECT request_hash, response, lease_until FROM idempotency_keys WHERE actor = ? AND idem_key = ?",
         )
         .bind(actor)
         .bind(key)
         .fetch_optional(&store.pool)
         .await?;
-        if let Some(row) = row {
-            let stored: String = row.try_get("request_hash")?;
-            let response = text_or_null(&row, "response")?;
-            return Ok(match (stored == hash, response) {
-                (false, _) => Claim::Conflict,
-                (true, Some(response)) => Claim::Replay(response),
-                (true, None) => Claim::InFlight,
-            });
+        let Some(row) = row else { continue };
+        let stored: String = row.try_get("request_hash")?;
+        let response = text_or_null(&row, "response")?;
+        let lease_until: i64 = row.try_get("lease_until")?;
+        match (stored == hash, response) {
+            (false, _) => return Ok(Claim::Conflict),
+            (true, Some(response)) => return Ok(Claim::Replay(response)),
+            (true, None) if lease_until > now => return Ok(Claim::InFlight),
+            (true, None) => {
+                // Its holder died or vanished: take the claim over, unless
+                // another retry did so first.
+                let taken = sqlx::query(
+                    "UPDATE idempotency_keys SET lease_until = ? \
+                     WHERE actor = ? AND idem_key = ? AND response IS NULL AND lease_until = ?",
+                )
+                .bind(now + lease_us)
+                .bind(actor)
+                .bind(key)
+                .bind(lease_until)
+                .execute(&store.pool)
+                .await?;
+                if taken.rows_affected() == 1 {
+                    return Ok(Claim::Fresh);
+                }
+            }
         }
     }
     Ok(Claim::InFlight)
+}
+
+pub(super) async fn renew(
+    store: &SqlStore,
+    actor: &str,
+    key: &str,
+    lease: Duration,
+) -> Result<(), StoreError> {
+    let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+    sqlx::query(
+        "UPDATE idempotency_keys SET lease_until = ? WHERE actor = ? AND idem_key = ? AND response IS NULL",
+    )
+    .bind(now_us() + lease_us)
+    .bind(actor)
+    .bind(key)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
 }
 
 pub(super) async fn complete(

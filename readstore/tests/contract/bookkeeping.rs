@@ -1,12 +1,16 @@
 //! Positions, idempotency claims, processed marks and upload records.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use imagegram_eventlog::Position;
 use imagegram_readstore::{Advance, Claim, ReadStore, StoreError, Upload};
 use uuid::Uuid;
 
 use super::Events;
+
+/// Longer than any test runs: a claim held this long stays in flight.
+const LEASE: Duration = Duration::from_secs(600);
 
 fn advance(topic: &str, partition: u32, from: u64, to: u64) -> Advance {
     Advance {
@@ -79,25 +83,40 @@ pub async fn a_second_projector_backs_off_and_applies_nothing(store: Arc<dyn Rea
 pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
     let key = Uuid::new_v4().to_string();
     assert_eq!(
-        store.claim_request("ann", &key, "h1").await.expect("claim"),
+        store
+            .claim_request("ann", &key, "h1", LEASE)
+            .await
+            .expect("claim"),
         Claim::Fresh
     );
     assert_eq!(
-        store.claim_request("ann", &key, "h1").await.expect("claim"),
+        store
+            .claim_request("ann", &key, "h1", LEASE)
+            .await
+            .expect("claim"),
         Claim::InFlight
     );
     assert_eq!(
-        store.claim_request("ann", &key, "h2").await.expect("claim"),
+        store
+            .claim_request("ann", &key, "h2", LEASE)
+            .await
+            .expect("claim"),
         Claim::Conflict
     );
     assert_eq!(
-        store.claim_request("bob", &key, "h2").await.expect("claim"),
+        store
+            .claim_request("bob", &key, "h2", LEASE)
+            .await
+            .expect("claim"),
         Claim::Fresh,
         "keys are per user"
     );
     store.release_request("ann", &key).await.expect("release");
     assert_eq!(
-        store.claim_request("ann", &key, "h3").await.expect("claim"),
+        store
+            .claim_request("ann", &key, "h3", LEASE)
+            .await
+            .expect("claim"),
         Claim::Fresh,
         "released keys are free"
     );
@@ -106,7 +125,10 @@ pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
         .await
         .expect("complete");
     assert_eq!(
-        store.claim_request("ann", &key, "h3").await.expect("claim"),
+        store
+            .claim_request("ann", &key, "h3", LEASE)
+            .await
+            .expect("claim"),
         Claim::Replay("{\"id\":1}".into())
     );
     store
@@ -114,7 +136,10 @@ pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
         .await
         .expect("release is a no-op once complete");
     assert_eq!(
-        store.claim_request("ann", &key, "h3").await.expect("claim"),
+        store
+            .claim_request("ann", &key, "h3", LEASE)
+            .await
+            .expect("claim"),
         Claim::Replay("{\"id\":1}".into())
     );
 }
@@ -125,7 +150,10 @@ pub async fn concurrent_claims_have_one_winner(store: Arc<dyn ReadStore>) {
     for _ in 0..12 {
         let (store, key) = (Arc::clone(&store), key.clone());
         tasks.push(tokio::spawn(async move {
-            store.claim_request("ann", &key, "same").await.expect("claim")
+            store
+                .claim_request("ann", &key, "same", LEASE)
+                .await
+                .expect("claim")
         }));
     }
     let mut fresh = 0;
@@ -135,6 +163,69 @@ pub async fn concurrent_claims_have_one_winner(store: Arc<dyn ReadStore>) {
         }
     }
     assert_eq!(fresh, 1);
+}
+
+/// A claim whose lease ran out unanswered (its holder died or its client
+/// left) is taken over by exactly one of the retries racing for it.
+pub async fn an_expired_claim_is_taken_over_once(store: Arc<dyn ReadStore>) {
+    let key = Uuid::new_v4().to_string();
+    let claim = |lease| {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        async move {
+            store
+                .claim_request("ann", &key, "same", lease)
+                .await
+                .expect("claim")
+        }
+    };
+    assert_eq!(claim(Duration::ZERO).await, Claim::Fresh);
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        tasks.push(tokio::spawn(claim(LEASE)));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        if t.await.expect("task") == Claim::Fresh {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1, "one retry takes the expired claim over");
+    assert_eq!(claim(LEASE).await, Claim::InFlight, "the new holder's lease runs");
+    assert_eq!(
+        claim(LEASE).await,
+        Claim::InFlight,
+        "and is not taken over while it runs"
+    );
+    // A holder renews before its lease ends; once answered, renewing changes nothing.
+    let other = Uuid::new_v4().to_string();
+    assert_eq!(
+        store
+            .claim_request("bob", &other, "h", Duration::ZERO)
+            .await
+            .expect("claim"),
+        Claim::Fresh
+    );
+    store.renew_request("bob", &other, LEASE).await.expect("renew");
+    assert_eq!(
+        store
+            .claim_request("bob", &other, "h", LEASE)
+            .await
+            .expect("claim"),
+        Claim::InFlight,
+        "a renewed claim is held"
+    );
+    store
+        .complete_request("bob", &other, "{}")
+        .await
+        .expect("complete");
+    store.renew_request("bob", &other, LEASE).await.expect("renew");
+    assert_eq!(
+        store
+            .claim_request("bob", &other, "h", LEASE)
+            .await
+            .expect("claim"),
+        Claim::Replay("{}".into())
+    );
 }
 
 pub async fn processed_marks(store: Arc<dyn ReadStore>) {
