@@ -12,6 +12,10 @@ use super::Events;
 /// Longer than any test runs: a claim held this long stays in flight.
 const LEASE: Duration = Duration::from_secs(600);
 
+async fn claim(store: &dyn ReadStore, user: &str, key: &str, hash: &str, lease: Duration) -> Claim {
+    store.claim_request(user, key, hash, lease).await.expect("claim")
+}
+
 fn advance(topic: &str, partition: u32, from: u64, to: u64) -> Advance {
     Advance {
         topic: topic.into(),
@@ -82,41 +86,17 @@ pub async fn a_second_projector_backs_off_and_applies_nothing(store: Arc<dyn Rea
 
 pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
     let key = Uuid::new_v4().to_string();
+    assert_eq!(claim(&*store, "ann", &key, "h1", LEASE).await, Claim::Fresh);
+    assert_eq!(claim(&*store, "ann", &key, "h1", LEASE).await, Claim::InFlight);
+    assert_eq!(claim(&*store, "ann", &key, "h2", LEASE).await, Claim::Conflict);
     assert_eq!(
-        store
-            .claim_request("ann", &key, "h1", LEASE)
-            .await
-            .expect("claim"),
-        Claim::Fresh
-    );
-    assert_eq!(
-        store
-            .claim_request("ann", &key, "h1", LEASE)
-            .await
-            .expect("claim"),
-        Claim::InFlight
-    );
-    assert_eq!(
-        store
-            .claim_request("ann", &key, "h2", LEASE)
-            .await
-            .expect("claim"),
-        Claim::Conflict
-    );
-    assert_eq!(
-        store
-            .claim_request("bob", &key, "h2", LEASE)
-            .await
-            .expect("claim"),
+        claim(&*store, "bob", &key, "h2", LEASE).await,
         Claim::Fresh,
         "keys are per user"
     );
     store.release_request("ann", &key).await.expect("release");
     assert_eq!(
-        store
-            .claim_request("ann", &key, "h3", LEASE)
-            .await
-            .expect("claim"),
+        claim(&*store, "ann", &key, "h3", LEASE).await,
         Claim::Fresh,
         "released keys are free"
     );
@@ -125,10 +105,7 @@ pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
         .await
         .expect("complete");
     assert_eq!(
-        store
-            .claim_request("ann", &key, "h3", LEASE)
-            .await
-            .expect("claim"),
+        claim(&*store, "ann", &key, "h3", LEASE).await,
         Claim::Replay("{\"id\":1}".into())
     );
     store
@@ -136,10 +113,7 @@ pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
         .await
         .expect("release is a no-op once complete");
     assert_eq!(
-        store
-            .claim_request("ann", &key, "h3", LEASE)
-            .await
-            .expect("claim"),
+        claim(&*store, "ann", &key, "h3", LEASE).await,
         Claim::Replay("{\"id\":1}".into())
     );
 }
@@ -150,10 +124,7 @@ pub async fn concurrent_claims_have_one_winner(store: Arc<dyn ReadStore>) {
     for _ in 0..12 {
         let (store, key) = (Arc::clone(&store), key.clone());
         tasks.push(tokio::spawn(async move {
-            store
-                .claim_request("ann", &key, "same", LEASE)
-                .await
-                .expect("claim")
+            claim(&*store, "ann", &key, "same", LEASE).await
         }));
     }
     let mut fresh = 0;
@@ -169,19 +140,14 @@ pub async fn concurrent_claims_have_one_winner(store: Arc<dyn ReadStore>) {
 /// left) is taken over by exactly one of the retries racing for it.
 pub async fn an_expired_claim_is_taken_over_once(store: Arc<dyn ReadStore>) {
     let key = Uuid::new_v4().to_string();
-    let claim = |lease| {
+    let ann_claims = |lease| {
         let (store, key) = (Arc::clone(&store), key.clone());
-        async move {
-            store
-                .claim_request("ann", &key, "same", lease)
-                .await
-                .expect("claim")
-        }
+        async move { claim(&*store, "ann", &key, "same", lease).await }
     };
-    assert_eq!(claim(Duration::ZERO).await, Claim::Fresh);
+    assert_eq!(ann_claims(Duration::ZERO).await, Claim::Fresh);
     let mut tasks = Vec::new();
     for _ in 0..12 {
-        tasks.push(tokio::spawn(claim(LEASE)));
+        tasks.push(tokio::spawn(ann_claims(LEASE)));
     }
     let mut fresh = 0;
     for t in tasks {
@@ -190,27 +156,25 @@ pub async fn an_expired_claim_is_taken_over_once(store: Arc<dyn ReadStore>) {
         }
     }
     assert_eq!(fresh, 1, "one retry takes the expired claim over");
-    assert_eq!(claim(LEASE).await, Claim::InFlight, "the new holder's lease runs");
     assert_eq!(
-        claim(LEASE).await,
+        ann_claims(LEASE).await,
+        Claim::InFlight,
+        "the new holder's lease runs"
+    );
+    assert_eq!(
+        ann_claims(LEASE).await,
         Claim::InFlight,
         "and is not taken over while it runs"
     );
     // A holder renews before its lease ends; once answered, renewing changes nothing.
     let other = Uuid::new_v4().to_string();
     assert_eq!(
-        store
-            .claim_request("bob", &other, "h", Duration::ZERO)
-            .await
-            .expect("claim"),
+        claim(&*store, "bob", &other, "h", Duration::ZERO).await,
         Claim::Fresh
     );
     store.renew_request("bob", &other, LEASE).await.expect("renew");
     assert_eq!(
-        store
-            .claim_request("bob", &other, "h", LEASE)
-            .await
-            .expect("claim"),
+        claim(&*store, "bob", &other, "h", LEASE).await,
         Claim::InFlight,
         "a renewed claim is held"
     );
@@ -220,10 +184,7 @@ pub async fn an_expired_claim_is_taken_over_once(store: Arc<dyn ReadStore>) {
         .expect("complete");
     store.renew_request("bob", &other, LEASE).await.expect("renew");
     assert_eq!(
-        store
-            .claim_request("bob", &other, "h", LEASE)
-            .await
-            .expect("claim"),
+        claim(&*store, "bob", &other, "h", LEASE).await,
         Claim::Replay("{}".into())
     );
 }
