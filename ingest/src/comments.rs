@@ -6,10 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use imagegram_readstore::PostStatus;
-use imagegram_schemas::{ids, now_us, CommentAdded, CommentDeleted, Event, EventMeta};
+use imagegram_schemas::{ids, now_us, topics, CommentAdded, CommentDeleted, Event, EventKind, EventMeta};
 use uuid::Uuid;
 
 use crate::auth::User;
+use crate::consistency;
 use crate::idempotency::{self, Guarded, Stored};
 use crate::posts::append;
 use crate::server::AppState;
@@ -119,7 +120,7 @@ async fn add_comment_event(
         comment_id,
         content: content.clone(),
     });
-    append(state, &event).await?;
+    let written = append(state, &event).await?;
     let view = CommentJson {
         id: comment_id,
         post_id,
@@ -132,6 +133,7 @@ async fn add_comment_event(
     let stored = Stored {
         status: StatusCode::CREATED.as_u16(),
         location: None,
+        consistency: Some(consistency::token(&written)),
         body,
     };
     Ok((stored, ()))
@@ -149,12 +151,25 @@ pub async fn delete_comment(
     State(state): State<AppState>,
     User(user): User,
     Path((post_id, comment_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let found = state
-        .store
-        .comment(post_id, comment_id)
-        .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+    consistency::after_requested(&state, &headers).await;
+    let lookup = || async {
+        state
+            .store
+            .comment(post_id, comment_id)
+            .await
+            .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))
+    };
+    let mut found = lookup().await?;
+    if found.is_none() {
+        // Perhaps only the log has it yet: let the read model catch up with
+        // the log as it stands now, which holds any comment already answered.
+        let comments = topics::topic_for(EventKind::CommentAdded).name;
+        if consistency::catch_up_with(&state, comments).await {
+            found = lookup().await?;
+        }
+    }
     let comment = match found {
         Some(comment) if !comment.deleted => comment,
         _ => return Err(not_found("comment on this post")),
@@ -176,6 +191,10 @@ pub async fn delete_comment(
         },
         comment_id,
     });
-    append(&state, &event).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let written = append(&state, &event).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(consistency::HEADER, consistency::token(&written))],
+    )
+        .into_response())
 }

@@ -63,6 +63,9 @@ pub fn request_hash(parts: &[&[u8]]) -> String {
 pub struct Stored {
     pub status: u16,
     pub location: Option<String>,
+    /// Where the write's event sits in the log (see `consistency`).
+    #[serde(default)]
+    pub consistency: Option<String>,
     pub body: serde_json::Value,
 }
 
@@ -73,6 +76,9 @@ impl Stored {
         let mut response = (status, axum::Json(self.body)).into_response();
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             response.headers_mut().insert(header::LOCATION, location);
+        }
+        if let Some(token) = self.consistency.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            response.headers_mut().insert(crate::consistency::HEADER, token);
         }
         response
     }

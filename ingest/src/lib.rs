@@ -11,25 +11,30 @@
 //! - `auth.rs`: HS256 bearer tokens, the `User` extractor, the secret file.
 //! - `posts.rs` and `upload_stream.rs`: creating posts from streamed uploads.
 //! - `comments.rs`: adding and deleting comments.
-//! - `idempotency.rs`: `Idempotency-Key` claims, replays and conflicts.
+//! - `idempotency.rs`: the one guard of keyed requests: claim under a
+//!   lease, work in a task of its own, replay or conflict.
+//! - `consistency.rs`: read your own writes: a write's log position as a
+//!   token, and reads that wait for the read model to apply it.
 //! - `notifications.rs`: what each user is told, followed from the log;
 //!   `events.rs` streams it as Server-Sent Events (`GET /v1/events`), and
 //!   `?wait=` on uploads waits on it.
 //! - `feed.rs`: `GET /v1/posts`, paged over ranking snapshots;
 //!   `feed_cursor.rs`: its signed cursors.
-//! - `reads.rs`: a post, its image, the old feed route.
+//! - `reads.rs`: a post and its image.
 //! - `tus/`: resumable uploads (tus 1.0): `protocol.rs` (headers, pure),
 //!   `append.rs` (a PATCH's bytes), `chunks.rs` (bytes as chunk objects),
 //!   `posting.rs` (the post from a finished upload), `sweep.rs` (expiration), `mod.rs` (routes).
-//! - `legacy.rs`: the original system's write routes.
+//! - `legacy.rs`: the original system's routes (upload, comment, feed).
 //! - `admin.rs`: operator actions (`POST /v1/admin/rebuild`, operator token).
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
-//! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors.
+//! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors,
+//!   every error answer made one.
 //! - `error.rs`: [`IngestError`], this crate's one error type.
 
 mod admin;
 mod auth;
 mod comments;
+mod consistency;
 mod error;
 mod events;
 mod feed;

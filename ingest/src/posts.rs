@@ -7,13 +7,14 @@ use axum::extract::{FromRequest, Multipart, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use imagegram_blobstore::keys;
-use imagegram_eventlog::Record;
+use imagegram_eventlog::{Position, Record};
 use imagegram_readstore::PostStatus;
 use imagegram_schemas::{encode, ids, now_us, topics, Event, EventMeta, UploadRequested};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::User;
+use crate::consistency;
 use crate::idempotency::{self, Guarded, Stored};
 use crate::notifications::{Notice, Subscription};
 use crate::server::AppState;
@@ -195,7 +196,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
         original_filename: filename,
     });
     let outcomes = state.notifications.subscribe(&user);
-    append(&state, &event).await?;
+    let written = append(&state, &event).await?;
     let accepted = PostJson {
         id: post_id,
         caption,
@@ -210,6 +211,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
     let stored = Stored {
         status: StatusCode::ACCEPTED.as_u16(),
         location: Some(format!("/v1/posts/{post_id}")),
+        consistency: Some(consistency::token(&written)),
         body: serde_json::to_value(&accepted)
             .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?,
     };
@@ -249,15 +251,22 @@ async fn receive(
     Ok((image, caption, filename))
 }
 
-pub async fn append(state: &AppState, event: &Event) -> Result<(), Problem> {
+/// Appends one event; where the log put it.
+pub async fn append(state: &AppState, event: &Event) -> Result<Position, Problem> {
     let bytes = encode(event).map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
     let topic = topics::topic_for(event.kind()).name;
-    state
+    let appended = state
         .log
         .append(topic, vec![Record::new(event.key(), bytes)])
         .await
-        .map(drop)
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))
+        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+    let at = appended.first().ok_or_else(|| {
+        Problem::server(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &"the log acknowledged no record",
+        )
+    })?;
+    Ok(Position::new(topic, at.partition, at.offset))
 }
 
 /// With `?wait=`: 201 once published and readable, 422 if conversion failed,

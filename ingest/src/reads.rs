@@ -16,10 +16,18 @@ fn unavailable(e: impl std::fmt::Display) -> Problem {
     Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)
 }
 
-/// One post, whatever its status.
-#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = Uuid, Path, description = "post id")),
+/// One post, whatever its status. With `Imagegram-Consistency` from a
+/// write's answer, it first waits (up to 3 s) until that write shows.
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts",
+    params(("id" = Uuid, Path, description = "post id"),
+        ("imagegram-consistency" = Option<String>, Header, description = "the token of a write's answer: read after it")),
     responses((status = 200, body = PostJson), (status = 404, description = "no such post", content_type = "application/problem+json")))]
-pub async fn get_post(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, Problem> {
+pub async fn get_post(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    crate::consistency::after_requested(&state, &headers).await;
     match state.store.post(id).await.map_err(unavailable)? {
         Some(view) => Ok(axum::Json(PostJson::of(&view)).into_response()),
         None => Err(Problem::client(
