@@ -134,7 +134,7 @@ impl BlobStore for S3Store {
 
     async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
         let object = self.fetch(key, None).await?;
-        let data = object.body.collect().await.map_err(BlobError::s3)?;
+        let data = object.body.collect().await.map_err(BlobError::s3_body)?;
         Ok(data.into_bytes())
     }
 

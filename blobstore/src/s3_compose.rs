@@ -65,7 +65,12 @@ async fn read_into(
         return Ok(());
     }
     let object = store.fetch(key, Some(range)).await?;
-    let bytes = object.body.collect().await.map_err(BlobError::s3)?.into_bytes();
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(BlobError::s3_body)?
+        .into_bytes();
     if bytes.len() as u64 != range.1 - range.0 {
         return Err(BlobError::SizeMismatch {
             expected: range.1 - range.0,

@@ -67,10 +67,7 @@ impl Processor for ImageConverter {
                     "The uploaded file is missing, so it could not be converted.".into(),
                 )])
             }
-            Err(BlobError::InvalidKey(key)) => {
-                return Err(Failure::Poison(format!("invalid original key {key:?}")))
-            }
-            Err(e) => return Err(Failure::Transient(e.to_string())),
+            Err(e) => return Err(Failure::of_blob(e)),
         };
         let slot = Arc::clone(&self.slots)
             .acquire_owned()
@@ -96,7 +93,7 @@ impl Processor for ImageConverter {
         self.blobs
             .put(&image_key, converted.jpeg.into())
             .await
-            .map_err(|e| Failure::Transient(e.to_string()))?;
+            .map_err(Failure::of_blob)?;
         Ok(vec![Event::ImageConverted(ImageConverted {
             meta: Self::meta(upload, "image-converted"),
             original_key: upload.original_key.clone(),

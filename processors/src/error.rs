@@ -21,3 +21,14 @@ pub enum Failure {
     /// Can never succeed: dead-lettered at once.
     Poison(String),
 }
+
+impl Failure {
+    /// Retried if the blob store says a retry can help, dead-lettered if not.
+    pub fn of_blob(e: imagegram_blobstore::BlobError) -> Self {
+        if e.is_transient() {
+            Failure::Transient(e.to_string())
+        } else {
+            Failure::Poison(e.to_string())
+        }
+    }
+}

@@ -60,6 +60,13 @@ enum Outcome {
     Interrupted,
 }
 
+enum Appending {
+    Done,
+    Interrupted,
+    /// The log will never take a result: the input is dead-lettered.
+    Refused(String),
+}
+
 impl Runner {
     /// Runs until `stop` is cancelled; positions of finished records are committed.
     pub async fn run(&self, stop: CancellationToken) -> Result<(), ProcessorError> {
@@ -146,10 +153,11 @@ impl Runner {
         loop {
             match self.processor.handle(&event).await {
                 Ok(outputs) => {
-                    if !self.append(&outputs, stop).await? {
-                        return Ok(Outcome::Interrupted);
-                    }
-                    return self.mark(consumer, id, stop).await;
+                    return match self.append(&outputs, stop).await? {
+                        Appending::Done => self.mark(consumer, id, stop).await,
+                        Appending::Interrupted => Ok(Outcome::Interrupted),
+                        Appending::Refused(reason) => self.give_up(consumer, record, &reason, stop).await,
+                    };
                 }
                 Err(Failure::Poison(reason)) => return self.give_up(consumer, record, &reason, stop).await,
                 Err(Failure::Crashed(reason)) => {
@@ -205,19 +213,25 @@ impl Runner {
     }
 
     /// Appends every output to its topic; `false` when interrupted.
-    async fn append(&self, outputs: &[Event], stop: &CancellationToken) -> Result<bool, ProcessorError> {
+    /// Appends the handler's results, retrying while the log says a retry
+    /// can help; a result the log refuses for what it is sends the input to
+    /// the dead letters instead.
+    async fn append(&self, outputs: &[Event], stop: &CancellationToken) -> Result<Appending, ProcessorError> {
         for event in outputs {
             let topic = topics::topic_for(event.kind()).name;
             let record = Record::new(event.key(), encode(event)?);
             let mut backoff = self.options.min_backoff;
             while let Err(e) = self.log.append(topic, vec![record.clone()]).await {
+                if !e.is_transient() {
+                    return Ok(Appending::Refused(format!("the log refused a result: {e}")));
+                }
                 tracing::warn!(error = %e, "appending a result failed; retrying");
                 if self.pause(stop, &mut backoff).await.is_none() {
-                    return Ok(false);
+                    return Ok(Appending::Interrupted);
                 }
             }
         }
-        Ok(true)
+        Ok(Appending::Done)
     }
 
     async fn mark(

@@ -15,3 +15,48 @@ pub enum StoreError {
     #[error("stored row is damaged: {0}")]
     Corrupt(String),
 }
+
+impl StoreError {
+    /// Whether trying the same call again later can succeed: a database
+    /// that is away, busy or deadlocked, or positions another projector
+    /// moved (re-read and go on), not a statement it refuses or a row it
+    /// cannot read.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(e) => database_may_recover(e),
+            StoreError::Conflict(_) => true,
+            StoreError::Migrate(_) | StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) => false,
+        }
+    }
+}
+
+fn database_may_recover(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed | sqlx::Error::Tls(_) => {
+            true
+        }
+        sqlx::Error::Database(db) => match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+            // MySQL/MariaDB: lock wait timeout, deadlock, too many
+            // connections, server shutting down, read-only while failing over.
+            Some(mysql) => matches!(mysql.number(), 1205 | 1213 | 1040 | 1053 | 1290 | 1836),
+            // SQLite: busy or locked (another writer holds the file), with
+            // their extended codes.
+            None => matches!(db.code().as_deref(), Some("5" | "6" | "261" | "262" | "517")),
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_transient_and_refusals_are_not() {
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(StoreError::Database(sqlx::Error::Io(std::io::Error::other("reset"))).is_transient());
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
+        assert!(!StoreError::Corrupt("bad row".into()).is_transient());
+        assert!(StoreError::Conflict("read-model".into()).is_transient());
+    }
+}

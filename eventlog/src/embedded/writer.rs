@@ -95,7 +95,7 @@ impl Writer {
             Err(e) => {
                 tracing::error!(error = %e, "embedded log commit failed; every request in it fails");
                 for op in ops {
-                    let _ = reply_of(op).send(Err(LogError::Storage(e.to_string())));
+                    let _ = reply_of(op).send(Err(LogError::storage(e.to_string())));
                 }
             }
         }

@@ -23,7 +23,7 @@ pub(super) async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) ->
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => return Err(LogError::Kafka(format!("creating {topic}: {code}"))),
+            Err((topic, code)) => return Err(LogError::kafka(format!("creating {topic}: {code}"))),
         }
     }
     Ok(())
