@@ -139,7 +139,9 @@ pub struct OldFeed {
     posts: Vec<OldPost>,
 }
 
-/// The original system's feed, in its original shape, from the live ranking.
+/// The original system's feed, in its original shape, read from the read
+/// store (as fresh as `GET /v1/posts/{id}`). Positions are found in the
+/// live ranking, an ordered set, instead of an SQL OFFSET scan.
 #[utoipa::path(get, path = "/post", tag = "legacy", params(OldFeedQuery), responses((status = 200, body = OldFeed)))]
 pub async fn old_feed(
     State(state): State<AppState>,
@@ -152,24 +154,35 @@ pub async fn old_feed(
         .filter(|c| !c.is_empty())
         .map(parse_cursor)
         .transpose()?;
-    let ranking = state.feed.live();
-    let keys = match cursor {
-        None => ranking.page(None, limit),
-        Some(OldCursor::After(key)) => ranking.page(Some(key), limit),
-        Some(OldCursor::Position(at)) => ranking.page_at(at, limit),
+    let unavailable =
+        |e: imagegram_readstore::StoreError| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e);
+    let (page, next_cursor) = match cursor {
+        Some(OldCursor::Position(at)) => {
+            let ranking = state.feed.live();
+            let keys = ranking.page_at(at, limit);
+            let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+            let mut page = state.store.posts(&ids).await.map_err(unavailable)?;
+            page.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
+            let more = keys.last().is_some_and(|last| ranking.has_after(*last));
+            (page, more.then(|| (at + keys.len()).to_string()))
+        }
+        after => {
+            let after = match after {
+                Some(OldCursor::After(key)) => Some(key),
+                _ => None,
+            };
+            let mut page = state
+                .store
+                .feed(after, limit as u32 + 1)
+                .await
+                .map_err(unavailable)?;
+            let more = page.len() > limit;
+            page.truncate(limit);
+            let next = page.last().filter(|_| more).map(|p| encode_cursor(&p.feed_key()));
+            (page, next)
+        }
     };
-    let more = keys.last().is_some_and(|last| ranking.has_after(*last));
-    let next_cursor = match cursor {
-        _ if !more => None,
-        Some(OldCursor::Position(at)) => Some((at + keys.len()).to_string()),
-        _ => keys.last().map(encode_cursor),
-    };
-    let views = state
-        .feed
-        .views(&keys)
-        .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
-    let posts = views
+    let posts = page
         .iter()
         .map(|p| OldPost {
             image_id: p.id,

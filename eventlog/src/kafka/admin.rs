@@ -43,3 +43,20 @@ pub(super) fn partition_count<C: rdkafka::ClientContext>(
         _ => Err(LogError::UnknownTopic(topic.to_owned())),
     }
 }
+
+/// Whether the broker's metadata shows every partition of `topic` with a
+/// leader: a new topic, or any topic on a broker just started, is readable
+/// and writable only from then on.
+pub(super) fn leaders_elected<C: rdkafka::ClientContext>(client: &Client<C>, topic: &str) -> bool {
+    let Ok(metadata) = client.fetch_metadata(Some(topic), METADATA_TIMEOUT) else {
+        return false;
+    };
+    metadata.topics().iter().any(|t| {
+        t.name() == topic
+            && t.error().is_none()
+            && !t.partitions().is_empty()
+            && t.partitions()
+                .iter()
+                .all(|p| p.error().is_none() && p.leader() >= 0)
+    })
+}

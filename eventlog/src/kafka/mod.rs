@@ -93,17 +93,21 @@ impl EventLog for KafkaLog {
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), LogError> {
         admin::create_topics(&self.config, topics).await?;
         // Kafka answers CreateTopics once the controller has the topics, a
-        // moment before the brokers' metadata shows them: wait for that.
+        // moment before the brokers' metadata shows them with leaders (on a
+        // broker just started, later still): wait for that.
         let deadline = tokio::time::Instant::now() + METADATA_TIMEOUT;
         for spec in topics {
-            let actual = loop {
-                match self.partitions(&spec.name).await {
-                    Err(LogError::UnknownTopic(_)) if tokio::time::Instant::now() < deadline => {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    known => break known?,
+            loop {
+                let name = spec.name.clone();
+                let ready = self
+                    .blocking(move |p| Ok(admin::leaders_elected(p.client(), &name)))
+                    .await?;
+                if ready || tokio::time::Instant::now() >= deadline {
+                    break;
                 }
-            };
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let actual = self.partitions(&spec.name).await?;
             if actual != spec.partitions {
                 return Err(LogError::PartitionMismatch {
                     topic: spec.name.clone(),

@@ -1,5 +1,9 @@
 //! End offsets (high watermarks) of a topic's partitions: the offset the
-//! next record appended to each will get.
+//! next record appended to each will get. While a partition's leader is
+//! being elected (a broker just started or failed over) the answer is an
+//! error a moment later retried, within the metadata time-out.
+
+use std::time::{Duration, Instant};
 
 use rdkafka::producer::{FutureProducer, Producer};
 
@@ -15,11 +19,22 @@ pub(super) async fn end_offsets(
     tokio::task::spawn_blocking(move || {
         (0..partitions)
             .map(|p| {
-                let (_, high) = producer
-                    .client()
-                    .fetch_watermarks(&name, p as i32, METADATA_TIMEOUT)
-                    .map_err(LogError::kafka)?;
-                Ok(high.max(0) as u64)
+                let deadline = Instant::now() + METADATA_TIMEOUT;
+                loop {
+                    match producer
+                        .client()
+                        .fetch_watermarks(&name, p as i32, METADATA_TIMEOUT)
+                    {
+                        Ok((_, high)) => return Ok(high.max(0) as u64),
+                        Err(e) => {
+                            let e = LogError::kafka(e);
+                            if !e.is_transient() || Instant::now() >= deadline {
+                                return Err(e);
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                }
             })
             .collect::<Result<Vec<u64>, LogError>>()
     })
