@@ -9,8 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use serde_json::json;
-use support::{get_json, post_until, publish, App, Infra};
+use support::{comment, get_json, post_until, publish, App, Infra};
 
 const PAIRS: usize = 1_000;
 const CLIENTS: usize = 8;
@@ -28,14 +27,7 @@ async fn create_then_delete_at_once(infra: Infra) {
         let (app, ann, post) = (Arc::clone(&app), ann.clone(), post.clone());
         clients.push(tokio::spawn(async move {
             for i in (client..PAIRS).step_by(CLIENTS) {
-                let created = app
-                    .client
-                    .post(app.url(&format!("/v1/posts/{post}/comments")))
-                    .bearer_auth(&ann)
-                    .json(&json!({ "content": format!("short-lived {i}") }))
-                    .send()
-                    .await
-                    .expect("comment");
+                let created = comment(&app, &ann, &post, &format!("short-lived {i}")).await;
                 assert_eq!(created.status(), StatusCode::CREATED);
                 let token = created.headers()["imagegram-consistency"].clone();
                 let id = created.json::<serde_json::Value>().await.expect("json")["id"]
@@ -70,14 +62,7 @@ async fn a_read_with_the_token_sees_the_write(infra: Infra) {
     let post = publish(&app, &ann, "watched").await;
     let post = post["id"].as_str().expect("id").to_owned();
     for n in 1..=50 {
-        let created = app
-            .client
-            .post(app.url(&format!("/v1/posts/{post}/comments")))
-            .bearer_auth(&ann)
-            .json(&json!({ "content": format!("comment {n}") }))
-            .send()
-            .await
-            .expect("comment");
+        let created = comment(&app, &ann, &post, &format!("comment {n}")).await;
         assert_eq!(created.status(), StatusCode::CREATED);
         let token = created.headers()["imagegram-consistency"].clone();
         let read = app
