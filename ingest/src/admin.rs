@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::Operator;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::Problem;
 
 /// One rebuild at a time in a process.

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::{IngestError, Problem};
 
 #[derive(Debug, Serialize, Deserialize)]

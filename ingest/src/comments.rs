@@ -5,16 +5,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use imagegram_readstore::PostStatus;
-use imagegram_schemas::{ids, now_us, topics, CommentAdded, CommentDeleted, Event, EventKind, EventMeta};
+use imagegram_schemas::{ids, now_us, topics, CommentDeleted, Event, EventKind, EventMeta};
 use uuid::Uuid;
 
 use crate::auth::User;
 use crate::consistency;
-use crate::idempotency::{self, Guarded, Stored};
-use crate::posts::append;
-use crate::server::AppState;
-use crate::views::{timestamp, CommentJson, NewComment};
+use crate::idempotency::{self, Guarded};
+use crate::publish::{self, append};
+use crate::state::AppState;
+use crate::views::{CommentJson, NewComment};
 use crate::Problem;
 
 pub const MAX_COMMENT_CHARS: usize = 1_000;
@@ -72,71 +71,12 @@ pub async fn add(
 ) -> Result<Response, Problem> {
     let content = valid_content(raw)?;
     let key = idempotency::key_of(headers)?;
-    let comment_id = key
-        .as_deref()
-        .map(|k| ids::derive("comment", &[&user, k]))
-        .unwrap_or_else(Uuid::new_v4);
-    let hash = idempotency::request_hash(&[post_id.as_bytes(), content.as_bytes()]);
-    let work = {
-        let (state, user, key) = (state.clone(), user.clone(), key.clone());
-        async move { add_comment_event(&state, &user, post_id, comment_id, content, key.as_deref()).await }
-    };
-    let stored = match key.as_deref() {
-        None => work.await?.0,
-        Some(key) => match idempotency::run_once(state.store.clone(), &user, key, &hash, work).await? {
-            Guarded::Ran(stored, ()) => stored,
-            Guarded::Answered(answer) => return Ok(answer),
+    Ok(
+        match publish::publish_comment(&state, &user, post_id, content, key).await? {
+            Guarded::Ran(stored, ()) => stored.response(),
+            Guarded::Earlier(earlier) => earlier.into_response(),
         },
-    };
-    Ok(stored.response())
-}
-
-/// Appends `CommentAdded` if the post is published; the answer to give.
-async fn add_comment_event(
-    state: &AppState,
-    user: &str,
-    post_id: Uuid,
-    comment_id: Uuid,
-    content: String,
-    key: Option<&str>,
-) -> Result<(Stored, ()), Problem> {
-    let post = state
-        .store
-        .post(post_id)
-        .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
-    if post.map(|p| p.status) != Some(PostStatus::Published) {
-        return Err(not_found("published post"));
-    }
-    let now = now_us();
-    let event = Event::CommentAdded(CommentAdded {
-        meta: EventMeta {
-            event_id: ids::derive("comment-added", &[&comment_id.to_string()]),
-            idempotency_key: key.map(str::to_owned).unwrap_or_else(|| comment_id.to_string()),
-            actor: user.to_owned(),
-            occurred_at: now,
-            post_id,
-        },
-        comment_id,
-        content: content.clone(),
-    });
-    let written = append(state, &event).await?;
-    let view = CommentJson {
-        id: comment_id,
-        post_id,
-        creator: user.to_owned(),
-        content,
-        created_at: timestamp(now),
-    };
-    let body =
-        serde_json::to_value(&view).map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
-    let stored = Stored {
-        status: StatusCode::CREATED.as_u16(),
-        location: None,
-        consistency: Some(consistency::token(&written)),
-        body,
-    };
-    Ok((stored, ()))
+    )
 }
 
 /// Delete your own comment.

@@ -15,7 +15,7 @@ use imagegram_eventlog::Position;
 use imagegram_projections::READ_MODEL;
 use imagegram_readstore::ReadStore;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The answer header of writes, and the request header of reads.
 pub const HEADER: &str = "imagegram-consistency";

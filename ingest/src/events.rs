@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::auth::User;
 use crate::notifications::{Next, Notice, Notification};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::views::timestamp;
 
 /// The SSE event for a notification: its name and JSON data.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::feed_cursor::FeedCursor;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::views::PostJson;
 use crate::Problem;
 

@@ -9,7 +9,7 @@ use axum::Json;
 use imagegram_eventlog::EventLog;
 use serde_json::{json, Value};
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Something `/readyz` checks.
 #[async_trait]

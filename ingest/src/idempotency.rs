@@ -97,9 +97,45 @@ impl Stored {
 pub enum Guarded<T> {
     /// This request ran the work; here is what the work gave besides its answer.
     Ran(Stored, T),
-    /// Answered without running: a replay of the first answer, 409 while
-    /// another request with the key runs, or 422 for another body.
-    Answered(Response),
+    /// An earlier request with the key decides.
+    Earlier(Earlier),
+}
+
+/// What an earlier request with the same key came to.
+pub enum Earlier {
+    /// It was answered: this is its answer, to replay.
+    Replay(Stored),
+    /// It is still being handled (its lease runs).
+    InFlight,
+    /// It had another body.
+    Conflict,
+}
+
+impl IntoResponse for Earlier {
+    /// A replay of the first answer, 409 while it runs, 422 for another body.
+    fn into_response(self) -> Response {
+        match self {
+            Earlier::Replay(stored) => stored.replayed(),
+            Earlier::Conflict => Problem::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "this Idempotency-Key was used with a different request",
+            )
+            .into_response(),
+            Earlier::InFlight => {
+                let mut response = Problem::client(
+                    StatusCode::CONFLICT,
+                    "request-in-progress",
+                    "a request with this Idempotency-Key is still being handled; retry shortly",
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+        }
+    }
 }
 
 /// Runs `work` at most once for `user`'s `key` (see the module's doc).
@@ -123,8 +159,8 @@ where
             .claim_request(&user, &key, &hash, LEASE)
             .await
             .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
-        if let Some(answer) = answer_without_running(claim)? {
-            return Ok(Guarded::Answered(answer));
+        if let Some(earlier) = earlier(claim)? {
+            return Ok(Guarded::Earlier(earlier));
         }
         match hold_while(&*store, &user, &key, AssertUnwindSafe(work).catch_unwind()).await {
             Ok(Ok((stored, extra))) => {
@@ -149,32 +185,16 @@ where
         .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?
 }
 
-/// The answer to a claim that is not ours to run: a replay of the first
-/// answer, 422 for another body, or 409 while another request runs.
-fn answer_without_running(claim: Claim) -> Result<Option<Response>, Problem> {
+/// What an earlier request decides, for a claim that is not ours to run.
+fn earlier(claim: Claim) -> Result<Option<Earlier>, Problem> {
     Ok(Some(match claim {
         Claim::Fresh => return Ok(None),
-        Claim::Replay(text) => serde_json::from_str::<Stored>(&text)
-            .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?
-            .replayed(),
-        Claim::Conflict => Problem::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency-key-reused",
-            "this Idempotency-Key was used with a different request",
-        )
-        .into_response(),
-        Claim::InFlight => {
-            let mut response = Problem::client(
-                StatusCode::CONFLICT,
-                "request-in-progress",
-                "a request with this Idempotency-Key is still being handled; retry shortly",
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
+        Claim::Replay(text) => Earlier::Replay(
+            serde_json::from_str(&text)
+                .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?,
+        ),
+        Claim::Conflict => Earlier::Conflict,
+        Claim::InFlight => Earlier::InFlight,
     }))
 }
 

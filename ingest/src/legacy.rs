@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::Problem;
 
 /// Old upload: multipart with a file part `file` (and an optional `caption`).

@@ -7,9 +7,13 @@
 //! deletes of comments that are not yours, and to answer the simple reads.
 //!
 //! ## Layout
+//! - `state.rs`: [`AppState`], what every handler can reach (imports no handler).
 //! - `server.rs`: routes, body limits, timeouts, graceful drain.
 //! - `auth.rs`: HS256 bearer tokens, the `User` extractor, the secret file.
-//! - `posts.rs` and `upload_stream.rs`: creating posts from streamed uploads.
+//! - `publish/`: from a validated request to events: a post (`post.rs`),
+//!   a comment (`comment.rs`), appending, awaiting a post's outcome. It
+//!   returns outcomes; the handlers below translate them to HTTP.
+//! - `posts.rs` and `upload_stream.rs`: `POST /v1/posts` from streamed uploads.
 //! - `comments.rs`: adding and deleting comments.
 //! - `idempotency.rs`: the one guard of keyed requests: claim under a
 //!   lease, work in a task of its own, replay or conflict.
@@ -46,8 +50,10 @@ mod notifications;
 mod openapi;
 mod posts;
 mod problem;
+mod publish;
 mod reads;
 mod server;
+mod state;
 pub mod tus;
 mod upload_stream;
 mod views;
@@ -59,4 +65,5 @@ pub use feed_cursor::CursorSigner;
 pub use health::{BlobProbe, LogProbe, Probe, StoreProbe};
 pub use notifications::Notifications;
 pub use problem::Problem;
-pub use server::{bind, router, serve, AppState};
+pub use server::{bind, router, serve};
+pub use state::AppState;

@@ -7,19 +7,15 @@ use axum::extract::{FromRequest, Multipart, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use imagegram_blobstore::keys;
-use imagegram_eventlog::{Position, Record};
-use imagegram_readstore::PostStatus;
-use imagegram_schemas::{encode, ids, now_us, topics, Event, EventMeta, UploadRequested};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::consistency;
-use crate::idempotency::{self, Guarded, Stored};
-use crate::notifications::{Notice, Subscription};
-use crate::server::AppState;
+use crate::idempotency::{self, Guarded};
+use crate::publish::{self, Outcome, Posting};
+use crate::state::AppState;
 use crate::upload_stream::{drain, store_field, text_field, StoredImage};
-use crate::views::{timestamp, PostJson};
+use crate::views::PostJson;
 use crate::Problem;
 
 pub const MAX_CAPTION_CHARS: usize = 2_200;
@@ -102,120 +98,39 @@ pub async fn create(
         caption,
         filename,
     };
-    finish(state, posting, wait).await
+    answer(state, posting, wait).await
 }
 
-/// An image stored at `landing`, to become a post.
-pub struct Posting {
-    pub user: String,
-    pub key: Option<String>,
-    pub post_id: Uuid,
-    pub landing: String,
-    pub image: StoredImage,
-    pub caption: String,
-    pub filename: Option<String>,
-}
-
-impl Posting {
-    /// The post id for `user`'s request with idempotency `key`, if any.
-    pub fn post_id(user: &str, key: Option<&str>) -> Uuid {
-        key.map(|k| ids::derive("post", &[user, k]))
-            .unwrap_or_else(Uuid::new_v4)
-    }
-}
-
-/// Moves the image into place and appends `UploadRequested`, once per
-/// idempotency key: the same for a multipart upload and a finished tus one.
-pub async fn finish(state: AppState, posting: Posting, wait: Option<u64>) -> Result<Response, Problem> {
-    let (user, key, post_id, landing) = (
-        posting.user.clone(),
-        posting.key.clone(),
-        posting.post_id,
-        posting.landing.clone(),
-    );
-    let hash = idempotency::request_hash(&[posting.caption.as_bytes(), &posting.image.sha256]);
-    let work = request_post(state.clone(), posting);
-    let (stored, mut outcomes) = match key.as_deref() {
-        None => work.await?,
-        Some(key) => match idempotency::run_once(state.store.clone(), &user, key, &hash, work).await {
-            Ok(Guarded::Ran(stored, outcomes)) => (stored, outcomes),
-            Ok(Guarded::Answered(answer)) => {
-                let _ = state.blobs.delete(&landing).await;
-                return Ok(answer);
-            }
-            Err(problem) => {
-                let _ = state.blobs.delete(&landing).await;
-                return Err(problem);
-            }
-        },
+/// Publishes the post and answers: 202 (or, with `?wait=`, 201 once
+/// published and 422 if conversion failed), or what an earlier request
+/// with the same key came to.
+pub async fn answer(state: AppState, posting: Posting, wait: Option<u64>) -> Result<Response, Problem> {
+    let post_id = posting.post_id;
+    let (stored, mut outcomes) = match publish::publish_post(&state, posting).await? {
+        Guarded::Ran(stored, outcomes) => (stored, outcomes),
+        Guarded::Earlier(earlier) => return Ok(earlier.into_response()),
     };
     let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
     if !wait.is_zero() {
-        let location = stored.location.clone().unwrap_or_default();
-        if let Some(answer) = await_outcome(&state, post_id, &mut outcomes, wait, &location).await {
-            return Ok(answer);
+        if let Some(outcome) = publish::await_outcome(&state, post_id, &mut outcomes, wait).await {
+            return Ok(outcome_answer(outcome, &format!("/v1/posts/{post_id}")));
         }
     }
     Ok(stored.response())
 }
 
-/// Moves a staged image to its original's place and appends
-/// `UploadRequested`; the 202 to answer, and the uploader's notices from
-/// just before the append (so `?wait=` misses no outcome).
-async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subscription), Problem> {
-    let Posting {
-        user,
-        key,
-        post_id,
-        landing,
-        image,
-        caption,
-        filename,
-    } = posting;
-    let original_key = keys::original(post_id);
-    if landing != original_key {
-        state
-            .blobs
-            .rename(&landing, &original_key)
-            .await
-            .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
-    }
-    let now = now_us();
-    let event = Event::UploadRequested(UploadRequested {
-        meta: EventMeta {
-            event_id: ids::derive("upload-requested", &[&post_id.to_string()]),
-            idempotency_key: key.clone().unwrap_or_else(|| post_id.to_string()),
-            actor: user.clone(),
-            occurred_at: now,
-            post_id,
-        },
-        caption: caption.clone(),
-        original_key,
-        format: image.format,
-        byte_size: image.size as i64,
-        original_filename: filename,
-    });
-    let outcomes = state.notifications.subscribe(&user);
-    let written = append(&state, &event).await?;
-    let accepted = PostJson {
-        id: post_id,
-        caption,
-        creator: user,
-        created_at: timestamp(now),
-        status: PostStatus::Processing.as_str().to_owned(),
-        failure_reason: None,
-        comment_count: None,
-        image_url: None,
-        comments: None,
+/// 201 with the post once published; 422 naming the post if conversion failed.
+pub(crate) fn outcome_answer(outcome: Outcome, location: &str) -> Response {
+    let answer = match outcome {
+        Outcome::Published(view) => (StatusCode::CREATED, axum::Json(PostJson::of(&view))).into_response(),
+        // The post exists, failed: name it, so the client can read it.
+        Outcome::Failed(reason) => {
+            Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason)
+                .about(location)
+                .into_response()
+        }
     };
-    let stored = Stored {
-        status: StatusCode::ACCEPTED.as_u16(),
-        location: Some(format!("/v1/posts/{post_id}")),
-        consistency: Some(consistency::token(&written)),
-        body: serde_json::to_value(&accepted)
-            .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?,
-    };
-    Ok((stored, outcomes))
+    with_location(answer, location)
 }
 
 /// Reads the parts: the image goes to the blob store as it arrives.
@@ -251,57 +166,7 @@ async fn receive(
     Ok((image, caption, filename))
 }
 
-/// Appends one event; where the log put it.
-pub async fn append(state: &AppState, event: &Event) -> Result<Position, Problem> {
-    let bytes = encode(event).map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
-    let topic = topics::topic_for(event.kind()).name;
-    let appended = state
-        .log
-        .append(topic, vec![Record::new(event.key(), bytes)])
-        .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
-    let at = appended.first().ok_or_else(|| {
-        Problem::server(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &"the log acknowledged no record",
-        )
-    })?;
-    Ok(Position::new(topic, at.partition, at.offset))
-}
-
-/// With `?wait=`: 201 once published and readable, 422 if conversion failed,
-/// `None` (so 202) if the wait ran out.
-pub(crate) async fn await_outcome(
-    state: &AppState,
-    post_id: Uuid,
-    outcomes: &mut Subscription,
-    wait: Duration,
-    location: &str,
-) -> Option<Response> {
-    let deadline = tokio::time::Instant::now() + wait;
-    let outcome = tokio::time::timeout_at(deadline, outcomes.outcome_of(post_id))
-        .await
-        .ok()??;
-    if let Notice::Failed { reason } = outcome {
-        // The post exists, failed: name it, so the client can read it.
-        let problem = Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason);
-        return Some(with_location(problem.about(location).into_response(), location));
-    }
-    // Published in the log; answer once the read side shows it too, so the
-    // client can comment at once.
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(Some(view)) = state.store.post(post_id).await {
-            if view.status == PostStatus::Published {
-                let created = (StatusCode::CREATED, axum::Json(PostJson::of(&view))).into_response();
-                return Some(with_location(created, location));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    None
-}
-
-fn with_location(mut response: Response, location: &str) -> Response {
+pub(crate) fn with_location(mut response: Response, location: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }

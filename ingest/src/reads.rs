@@ -8,7 +8,7 @@ use imagegram_blobstore::keys;
 use imagegram_readstore::PostStatus;
 use uuid::Uuid;
 
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::views::PostJson;
 use crate::Problem;
 

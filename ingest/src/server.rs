@@ -1,46 +1,20 @@
 //! The HTTP server: routes, middleware, graceful drain.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use imagegram_blobstore::BlobStore;
-use imagegram_eventlog::EventLog;
-use imagegram_readstore::ReadStore;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::Auth;
-use crate::feed_cursor::CursorSigner;
-use crate::health::{healthz, readyz, Probe};
-use crate::notifications::Notifications;
+use crate::health::{healthz, readyz};
+use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::{admin, comments, events, feed, legacy, openapi, posts, problem, reads, tus, IngestError};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub log: Arc<dyn EventLog>,
-    pub blobs: Arc<dyn BlobStore>,
-    pub store: Arc<dyn ReadStore>,
-    pub auth: Auth,
-    pub notifications: Arc<Notifications>,
-    /// The feed's ranking, snapshots and post cache, fresh from the log.
-    pub feed: Arc<imagegram_projections::feed::Feed>,
-    pub cursors: CursorSigner,
-    /// Each post's feed JSON by (id, version): rendered once per change.
-    pub rendered: crate::feed::RenderedItems,
-    /// This process's id, named in its cursors (snapshots live in memory).
-    pub instance: u64,
-    /// Cancelled at shutdown: long-lived responses (event streams) end.
-    pub shutdown: CancellationToken,
-    pub probes: Arc<Vec<Box<dyn Probe>>>,
-}
 
 /// Room for the multipart framing and the caption around a largest image.
 const UPLOAD_BODY_LIMIT: usize = MAX_IMAGE_BYTES as usize + 1024 * 1024;

@@ -9,7 +9,7 @@ use imagegram_readstore::Upload;
 use uuid::Uuid;
 
 use super::{chunks, expiry, posting, protocol, unavailable, POST_HEADER};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::Problem;
 

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::User;
 use crate::posts::MAX_CAPTION_CHARS;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::Problem;
 use append::append;

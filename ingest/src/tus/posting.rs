@@ -11,8 +11,10 @@ use uuid::Uuid;
 
 use super::{chunks, protocol};
 use crate::auth::User;
-use crate::posts::{self, await_outcome, Posting, MAX_CAPTION_CHARS, MAX_WAIT_SECS};
-use crate::server::AppState;
+use crate::idempotency::{Earlier, Guarded};
+use crate::posts::{outcome_answer, MAX_CAPTION_CHARS, MAX_WAIT_SECS};
+use crate::publish::{self, Posting};
+use crate::state::AppState;
 use crate::upload_stream::{not_an_image, StoredImage};
 use crate::views::PostJson;
 use crate::Problem;
@@ -67,13 +69,22 @@ pub async fn make_post(
         caption,
         filename,
     };
-    let answer = posts::finish(state.clone(), posting, None).await?;
-    if !answer.status().is_success() {
-        return Err(Problem::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "upload-used",
-            "this upload was already posted differently",
-        ));
+    match publish::publish_post(state, posting).await? {
+        Guarded::Ran(..) | Guarded::Earlier(Earlier::Replay(_)) => {}
+        Guarded::Earlier(Earlier::InFlight) => {
+            return Err(Problem::client(
+                StatusCode::CONFLICT,
+                "upload-being-posted",
+                "this upload is being posted; ask again shortly",
+            ))
+        }
+        Guarded::Earlier(Earlier::Conflict) => {
+            return Err(Problem::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "upload-used",
+                "this upload was already posted differently",
+            ))
+        }
     }
     state
         .store
@@ -132,8 +143,8 @@ pub async fn from_upload(
     let location = format!("/v1/posts/{post}");
     let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
     if !wait.is_zero() {
-        if let Some(answer) = await_outcome(&state, post, &mut outcomes, wait, &location).await {
-            return Ok(answer);
+        if let Some(outcome) = publish::await_outcome(&state, post, &mut outcomes, wait).await {
+            return Ok(outcome_answer(outcome, &location));
         }
     }
     let view = state.store.post(post).await.ok().flatten();

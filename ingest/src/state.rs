@@ -1,0 +1,35 @@
+//! What every handler can reach: the ports, the auth, the feed and the
+//! notifications, shared by all requests. The bottom of the crate: it
+//! imports no handler.
+
+use std::sync::Arc;
+
+use imagegram_blobstore::BlobStore;
+use imagegram_eventlog::EventLog;
+use imagegram_readstore::ReadStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::feed_cursor::CursorSigner;
+use crate::health::Probe;
+use crate::notifications::Notifications;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub log: Arc<dyn EventLog>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub store: Arc<dyn ReadStore>,
+    pub auth: Auth,
+    pub notifications: Arc<Notifications>,
+    /// The feed's ranking, snapshots and post cache, fresh from the log.
+    pub feed: Arc<imagegram_projections::feed::Feed>,
+    pub cursors: CursorSigner,
+    /// Each post's feed JSON by (id, version): rendered once per change.
+    pub rendered: crate::feed::RenderedItems,
+    /// This process's id, named in its cursors (snapshots live in memory).
+    pub instance: u64,
+    /// Cancelled at shutdown: long-lived responses (event streams) end.
+    pub shutdown: CancellationToken,
+    pub probes: Arc<Vec<Box<dyn Probe>>>,
+}
