@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::{EventLog, LogError};
-use imagegram_ingest::{AppState, Auth, BlobProbe, LogProbe, Notifications, StoreProbe};
+use imagegram_ingest::{Auth, Gateway, GatewaySettings, Ports};
 use imagegram_platform::{PlatformError, Shutdown};
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
 use imagegram_processors::{dead_letters, ImageConverter, Runner, RunnerOptions};
@@ -167,33 +167,8 @@ async fn start_gateway(
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let secret = imagegram_ingest::load_or_create_secret(http.jwt_secret.as_deref(), &cli.common.data_dir)?;
-    let notifications = Notifications::follow(Arc::clone(&log), Arc::clone(&store), shutdown.token()).await?;
-    let probes: Vec<Box<dyn imagegram_ingest::Probe>> = vec![
-        Box::new(LogProbe(Arc::clone(&log))),
-        Box::new(StoreProbe(Arc::clone(&store))),
-        Box::new(BlobProbe(Arc::clone(&blobs))),
-    ];
-    imagegram_ingest::tus::start_sweep(
-        Arc::clone(&store),
-        Arc::clone(&blobs),
-        std::time::Duration::from_secs(60),
-        shutdown.token(),
-    );
-    let feed =
-        imagegram_projections::feed::start(Arc::clone(&store), Arc::clone(&log), shutdown.token()).await?;
-    let state = AppState {
-        log,
-        blobs,
-        store,
-        auth: Auth::from_secret(&secret),
-        cursors: imagegram_ingest::CursorSigner::new(&secret),
-        rendered: imagegram_ingest::rendered_items(),
-        instance: rand_instance(),
-        feed,
-        notifications,
-        shutdown: shutdown.token(),
-        probes: Arc::new(probes),
-    };
+    let ports = Ports { log, store, blobs };
+    let gateway = Gateway::build(ports, GatewaySettings::new(secret), shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "ingest gateway listening");
@@ -206,16 +181,6 @@ async fn start_gateway(
     }
     println!("imagegram listening on http://{local}");
     let stop = shutdown.token();
-    roles.spawn(async move {
-        Ok(imagegram_ingest::serve(listener, imagegram_ingest::router(state), stop).await?)
-    });
+    roles.spawn(async move { Ok(imagegram_ingest::serve(listener, gateway.router(), stop).await?) });
     Ok(())
-}
-
-/// A process id for feed cursors: unlikely to repeat across restarts.
-fn rand_instance() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (u64::from(std::process::id()) << 32)
 }

@@ -13,4 +13,6 @@ pub enum IngestError {
     Secret(std::io::Error),
     #[error("the event log: {0}")]
     Log(#[from] imagegram_eventlog::LogError),
+    #[error("the feed: {0}")]
+    Feed(#[from] imagegram_projections::ProjectionError),
 }

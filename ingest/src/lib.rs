@@ -7,6 +7,8 @@
 //! deletes of comments that are not yours, and to answer the simple reads.
 //!
 //! ## Layout
+//! - `gateway.rs`: [`Gateway::build`] from ports and settings, used by the
+//!   binary and by in-process tests of the router.
 //! - `state.rs`: [`AppState`], what every handler can reach (imports no handler).
 //! - `server.rs`: routes, body limits, timeouts, graceful drain.
 //! - `auth.rs`: HS256 bearer tokens, the `User` extractor, the secret file.
@@ -43,6 +45,7 @@ mod error;
 mod events;
 mod feed;
 mod feed_cursor;
+mod gateway;
 mod health;
 mod idempotency;
 mod legacy;
@@ -62,6 +65,7 @@ pub use auth::{load_or_create_secret, Auth};
 pub use error::IngestError;
 pub use feed::{rendered_items, RenderedItems};
 pub use feed_cursor::CursorSigner;
+pub use gateway::{Gateway, GatewaySettings, Ports};
 pub use health::{BlobProbe, LogProbe, Probe, StoreProbe};
 pub use notifications::Notifications;
 pub use problem::Problem;

@@ -1,0 +1,105 @@
+//! [`Gateway::build`]: the gateway assembled from its ports and settings.
+//! The binary serves it; tests drive its router in-process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use imagegram_blobstore::BlobStore;
+use imagegram_eventlog::EventLog;
+use imagegram_readstore::ReadStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::feed_cursor::CursorSigner;
+use crate::health::{BlobProbe, LogProbe, Probe, StoreProbe};
+use crate::notifications::Notifications;
+use crate::state::AppState;
+use crate::IngestError;
+
+/// What the gateway reads from and writes to.
+pub struct Ports {
+    pub log: Arc<dyn EventLog>,
+    pub store: Arc<dyn ReadStore>,
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+/// How the gateway behaves.
+pub struct GatewaySettings {
+    /// Signs bearer tokens and feed cursors; every gateway shares it.
+    pub secret: Vec<u8>,
+    /// How often expired resumable uploads are swept.
+    pub sweep_every: Duration,
+}
+
+impl GatewaySettings {
+    pub fn new(secret: Vec<u8>) -> Self {
+        GatewaySettings {
+            secret,
+            sweep_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A gateway ready to serve: its log followers and sweep are running.
+pub struct Gateway {
+    state: AppState,
+}
+
+impl Gateway {
+    /// Starts the gateway's followers of the log (notifications, the feed)
+    /// and its upload sweep, all ending when `stop` is cancelled.
+    pub async fn build(
+        ports: Ports,
+        settings: GatewaySettings,
+        stop: CancellationToken,
+    ) -> Result<Self, IngestError> {
+        let Ports { log, store, blobs } = ports;
+        let notifications = Notifications::follow(Arc::clone(&log), Arc::clone(&store), stop.clone()).await?;
+        let probes: Vec<Box<dyn Probe>> = vec![
+            Box::new(LogProbe(Arc::clone(&log))),
+            Box::new(StoreProbe(Arc::clone(&store))),
+            Box::new(BlobProbe(Arc::clone(&blobs))),
+        ];
+        crate::tus::start_sweep(
+            Arc::clone(&store),
+            Arc::clone(&blobs),
+            settings.sweep_every,
+            stop.clone(),
+        );
+        let feed =
+            imagegram_projections::feed::start(Arc::clone(&store), Arc::clone(&log), stop.clone()).await?;
+        let state = AppState {
+            log,
+            blobs,
+            store,
+            auth: Auth::from_secret(&settings.secret),
+            cursors: CursorSigner::new(&settings.secret),
+            rendered: crate::feed::rendered_items(),
+            instance: instance_id(),
+            feed,
+            notifications,
+            shutdown: stop,
+            probes: Arc::new(probes),
+        };
+        Ok(Gateway { state })
+    }
+
+    /// Every route, with its middleware.
+    pub fn router(&self) -> Router {
+        crate::server::router(self.state.clone())
+    }
+
+    /// The tokens this gateway accepts.
+    pub fn auth(&self) -> &Auth {
+        &self.state.auth
+    }
+}
+
+/// This process's id in feed cursors: unlikely to repeat across restarts.
+fn instance_id() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
