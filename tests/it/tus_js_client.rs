@@ -3,11 +3,9 @@
 //! a 5 MB PNG in 1 MB chunks, with a network failure forced in the middle,
 //! arrives byte-identical as one post.
 
-mod support;
-
 use std::process::Command;
 
-use support::{App, Infra};
+use crate::support::{App, Infra};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_js_client_uploads_through_a_network_failure() {

@@ -1,14 +1,11 @@
 //! The write path over HTTP, as clients use it: every status code, both
 //! infrastructures (embedded; Kafka + S3 + MySQL when configured).
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{comment, get_json, image_form, png, post_until, publish, App, Infra};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{comment, get_json, image_form, png, post_until, publish, App, Infra};
 
 async fn post_comment_delete(infra: Infra) {
     let Some(app) = App::start(infra, "serve", "post_comment_delete") else {

@@ -3,12 +3,9 @@
 //! resumable upload sent as two large PATCHes, whose chunks the blob store
 //! joins (on S3 by server-side part copies) into an original that converts.
 
-#[macro_use]
-mod support;
-
+use crate::support::tus::{b64, create, patch};
+use crate::support::{post_until, App, Infra};
 use reqwest::StatusCode;
-use support::tus::{b64, create, patch};
-use support::{post_until, App, Infra};
 
 const LIMIT: u64 = 104_857_600;
 

@@ -2,15 +2,12 @@
 //! container file read back with its own schema), offsets bound it, and
 //! every event of the topic is there once — on the embedded log and Kafka.
 
-#[macro_use]
-mod support;
-
 use std::process::Command;
 
+use crate::support::{environment, fill_log, Infra, BIN};
 use imagegram_schemas::Event;
 use imagegram_testkit::workload::workload;
 use serde::Deserialize;
-use support::{environment, fill_log, Infra, BIN};
 
 #[derive(Debug, Deserialize)]
 struct Row {

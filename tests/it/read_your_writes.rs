@@ -3,13 +3,10 @@
 //! back the write's `Imagegram-Consistency` token sees the write. Both
 //! infrastructures.
 
-#[macro_use]
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{comment, get_json, post_until, publish, App, Infra};
 use reqwest::StatusCode;
-use support::{comment, get_json, post_until, publish, App, Infra};
 
 const PAIRS: usize = 1_000;
 const CLIENTS: usize = 8;

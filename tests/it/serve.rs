@@ -1,10 +1,8 @@
 //! The binary as an operator runs it: `imagegram serve` on an empty data dir.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{App, Infra};
+use crate::support::{App, Infra};
 
 #[tokio::test]
 async fn serve_starts_with_nothing_else_running_and_stops_on_sigterm() {

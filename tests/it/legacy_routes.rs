@@ -2,12 +2,9 @@
 //! `POST /image/upload`, `POST /comment` and `GET /post` (with its
 //! numeric cursors and a trailing slash), on both infrastructures.
 
-#[macro_use]
-mod support;
-
+use crate::support::{comment, get_json, png, post_until, publish, App, Infra};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{comment, get_json, png, post_until, publish, App, Infra};
 
 async fn the_original_routes_still_work(infra: Infra) {
     let Some(app) = App::start(infra, "serve", "original_routes") else {

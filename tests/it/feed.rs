@@ -2,16 +2,13 @@
 //! that were tampered with (400) or outlived their snapshot (410), and
 //! stable paging while comments keep moving posts — on both infrastructures.
 
-#[macro_use]
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::support::{comment, publish, App, Infra};
 use imagegram_ingest::CursorSigner;
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{comment, publish, App, Infra};
 
 async fn get(app: &App, path: &str) -> (StatusCode, Value) {
     let response = app.client.get(app.url(path)).send().await.expect("get");

@@ -5,15 +5,12 @@
 //! The same for a tus upload whose completing PATCH is cut. Both
 //! infrastructures.
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::tus::{b64, create, TUS};
+use crate::support::{image_form, png, post_until, publish, App, Infra};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Value};
-use support::tus::{b64, create, TUS};
-use support::{image_form, png, post_until, publish, App, Infra};
 
 /// Where the first attempt is cut: its client gives up after this long.
 const CUTS_US: [u64; 10] = [0, 100, 300, 700, 1_500, 3_000, 6_000, 12_000, 25_000, 60_000];

@@ -233,16 +233,15 @@ pub async fn fill_log(data: &std::path::Path, env: &[(String, String)], events: 
 /// Runs each named `async fn(Infra)` as two tests: `embedded::name` and
 /// `distributed::name` (which passes without running when the services
 /// are not configured).
-#[allow(unused_macros)]
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod embedded {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::support::Infra::Embedded).await })*
+            async fn $name() { super::$name($crate::support::Infra::Embedded).await })*
         }
         mod distributed {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::support::Infra::Distributed).await })*
+            async fn $name() { super::$name($crate::support::Infra::Distributed).await })*
         }
     };
 }

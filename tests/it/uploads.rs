@@ -5,16 +5,13 @@
 //! someone else's upload (404), termination, and `POST /v1/posts` with an
 //! `upload_id`.
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::tus::{b64, create, cut_patch, offset_of, patch, TUS};
+use crate::support::{png, post_until, App, Infra};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
-use support::tus::{b64, create, cut_patch, offset_of, patch, TUS};
-use support::{png, post_until, App, Infra};
 
 fn image() -> Vec<u8> {
     png(900, 700)

@@ -2,15 +2,12 @@
 //! failed, commented on by someone else — and nothing of anyone else's,
 //! on both infrastructures.
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{comment, image_form, png, publish, App, Infra};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{comment, image_form, png, publish, App, Infra};
 
 /// Reads Server-Sent Events from a response, skipping keep-alive comments.
 struct Events {

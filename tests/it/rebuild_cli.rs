@@ -3,10 +3,8 @@
 //! (`POST /v1/admin/rebuild` with an operator token) and reports its
 //! counts; the feed keeps its numbers. The admin route refuses user tokens.
 
-mod support;
-
+use crate::support::{comment, post_until, publish, App, Infra};
 use reqwest::StatusCode;
-use support::{comment, post_until, publish, App, Infra};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuild_asks_the_running_server_that_holds_the_log() {

@@ -3,16 +3,14 @@
 //! as its own process (`imagegram project`) over a log filled beforehand,
 //! on the embedded log with SQLite and on Kafka with MySQL.
 
-mod support;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_readstore::{ReadStore, SqlStore};
 
+use crate::support::{environment, fill_log, value, Infra, BIN};
 use imagegram_testkit::workload::{workload, Rng};
-use support::{environment, fill_log, value, Infra, BIN};
 
 fn projector(data: &std::path::Path, env: &[(String, String)]) -> Child {
     let mut command = Command::new(BIN);

@@ -1,0 +1,21 @@
+//! Every end-to-end test of the `imagegram` binary, in one test binary:
+//! each module starts the real binary (or its subcommands) embedded, and on
+//! Kafka + S3 + MySQL when `IMAGEGRAM_TEST_*` name them, through the one
+//! `support` module. nextest runs every test in a process of its own.
+
+#[macro_use]
+mod support;
+
+mod dropped_connections;
+mod feed;
+mod large_uploads;
+mod legacy_routes;
+mod notifications;
+mod projector_crash;
+mod read_your_writes;
+mod rebuild_cli;
+mod replay;
+mod serve;
+mod tus_js_client;
+mod uploads;
+mod write_path;
