@@ -66,7 +66,7 @@ pub use error::IngestError;
 pub use feed::{rendered_items, RenderedItems};
 pub use feed_cursor::CursorSigner;
 pub use gateway::{Gateway, GatewaySettings, Ports};
-pub use health::{BlobProbe, LogProbe, Probe, StoreProbe};
+pub use health::Probe;
 pub use notifications::Notifications;
 pub use problem::Problem;
 pub use server::{bind, router, serve};

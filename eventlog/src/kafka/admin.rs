@@ -44,19 +44,20 @@ pub(super) fn partition_count<C: rdkafka::ClientContext>(
     }
 }
 
-/// Whether the broker's metadata shows every partition of `topic` with a
-/// leader: a new topic, or any topic on a broker just started, is readable
-/// and writable only from then on.
-pub(super) fn leaders_elected<C: rdkafka::ClientContext>(client: &Client<C>, topic: &str) -> bool {
-    let Ok(metadata) = client.fetch_metadata(Some(topic), METADATA_TIMEOUT) else {
-        return false;
-    };
-    metadata.topics().iter().any(|t| {
-        t.name() == topic
-            && t.error().is_none()
-            && !t.partitions().is_empty()
-            && t.partitions()
-                .iter()
-                .all(|p| p.error().is_none() && p.leader() >= 0)
-    })
+/// How many partitions `topic` has, once the broker's metadata shows every
+/// one of them with a leader: a new topic, or any topic on a broker just
+/// started, is readable and writable only from then on.
+pub(super) fn partitions_with_leaders<C: rdkafka::ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+) -> Option<u32> {
+    let metadata = client.fetch_metadata(Some(topic), METADATA_TIMEOUT).ok()?;
+    let found = metadata.topics().iter().find(|t| t.name() == topic)?;
+    let ready = found.error().is_none()
+        && !found.partitions().is_empty()
+        && found
+            .partitions()
+            .iter()
+            .all(|p| p.error().is_none() && p.leader() >= 0);
+    ready.then(|| found.partitions().len() as u32)
 }

@@ -97,17 +97,26 @@ impl EventLog for KafkaLog {
         // broker just started, later still): wait for that.
         let deadline = tokio::time::Instant::now() + METADATA_TIMEOUT;
         for spec in topics {
-            loop {
+            // One metadata request a round: the count it shows is cached.
+            let actual = loop {
                 let name = spec.name.clone();
                 let ready = self
-                    .blocking(move |p| Ok(admin::leaders_elected(p.client(), &name)))
+                    .blocking(move |p| Ok(admin::partitions_with_leaders(p.client(), &name)))
                     .await?;
-                if ready || tokio::time::Instant::now() >= deadline {
-                    break;
+                match ready {
+                    Some(n) => {
+                        self.partitions
+                            .write()
+                            .map_err(|_| LogError::kafka("cache poisoned"))?
+                            .insert(spec.name.clone(), n);
+                        break n;
+                    }
+                    None if tokio::time::Instant::now() >= deadline => {
+                        break self.partitions(&spec.name).await?
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(50)).await,
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            let actual = self.partitions(&spec.name).await?;
+            };
             if actual != spec.partitions {
                 return Err(LogError::PartitionMismatch {
                     topic: spec.name.clone(),
