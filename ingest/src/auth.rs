@@ -2,15 +2,15 @@
 //! tokens (for admin routes) carry `scope: "operator"` as well.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::state::AppState;
 use crate::{IngestError, Problem};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -25,9 +25,11 @@ struct Claims {
 /// The scope of tokens that may run operator actions.
 const OPERATOR: &str = "operator";
 
-/// Issues and checks tokens with one shared secret.
+/// Issues and checks tokens with one shared secret; cheap to clone.
 #[derive(Clone)]
-pub struct Auth {
+pub struct Auth(Arc<Keys>);
+
+struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -41,11 +43,11 @@ impl Auth {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 30;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Auth {
+        Auth(Arc::new(Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
-        }
+        }))
     }
 
     /// A token for `user`, valid for `ttl`.
@@ -75,7 +77,7 @@ impl Auth {
             exp: now + ttl.as_secs(),
             scope: scope.map(str::to_owned),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding)
             .map_err(|e| IngestError::Token(e.to_string()))
     }
 
@@ -91,7 +93,7 @@ impl Auth {
     }
 
     fn claims(&self, token: &str) -> Option<Claims> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation).ok()?;
         let sub = &data.claims.sub;
         (!sub.is_empty() && sub.len() <= MAX_USER_ID).then_some(data.claims)
     }
@@ -138,11 +140,15 @@ pub fn load_or_create_secret(explicit: Option<&str>, data_dir: &Path) -> Result<
 #[derive(Debug, Clone)]
 pub struct User(pub String);
 
-impl FromRequestParts<AppState> for User {
+impl<S> FromRequestParts<S> for User
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match bearer(parts).and_then(|t| state.auth.verify(t)) {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match bearer(parts).and_then(|t| Auth::from_ref(state).verify(t)) {
             Some(user) => Ok(User(user)),
             None => Err(unauthorized()),
         }
@@ -154,14 +160,19 @@ impl FromRequestParts<AppState> for User {
 #[derive(Debug, Clone)]
 pub struct Operator;
 
-impl FromRequestParts<AppState> for Operator {
+impl<S> FromRequestParts<S> for Operator
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(unauthorized)?;
-        if state.auth.verify_operator(token) {
+        let auth = Auth::from_ref(state);
+        if auth.verify_operator(token) {
             Ok(Operator)
-        } else if state.auth.verify(token).is_some() {
+        } else if auth.verify(token).is_some() {
             Err(Problem::client(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -216,7 +227,7 @@ mod tests {
             scope: None,
         };
         let expired =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding).expect("encode");
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.0.encoding).expect("encode");
         assert_eq!(auth.verify(&expired), None, "an hour past its expiry");
     }
 

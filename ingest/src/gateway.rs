@@ -11,7 +11,7 @@ use imagegram_readstore::ReadStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
-use crate::feed_cursor::CursorSigner;
+use crate::feed::{CursorSigner, RenderedItems};
 use crate::health::{BlobProbe, LogProbe, Probe, StoreProbe};
 use crate::notifications::Notifications;
 use crate::state::AppState;
@@ -75,7 +75,7 @@ impl Gateway {
             store,
             auth: Auth::from_secret(&settings.secret),
             cursors: CursorSigner::new(&settings.secret),
-            rendered: crate::feed::rendered_items(),
+            rendered: RenderedItems::new(100_000),
             instance: instance_id(),
             feed,
             notifications,

@@ -9,7 +9,8 @@ use axum::Json;
 use imagegram_eventlog::EventLog;
 use serde_json::{json, Value};
 
-use crate::state::AppState;
+/// What `/readyz` checks, shared by every request.
+pub type Probes = Arc<Vec<Box<dyn Probe>>>;
 
 /// Something `/readyz` checks.
 #[async_trait]
@@ -72,10 +73,10 @@ pub(crate) async fn healthz() -> Json<Value> {
 ///
 /// 200 when every probe answers, 503 naming the ones that do not. Failure
 /// causes go to the log, not to the caller.
-pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub(crate) async fn readyz(State(probes): State<Probes>) -> (StatusCode, Json<Value>) {
     let mut checks = serde_json::Map::new();
     let mut ready = true;
-    for probe in state.probes.iter() {
+    for probe in probes.iter() {
         let outcome = match probe.check().await {
             Ok(()) => "ok",
             Err(cause) => {

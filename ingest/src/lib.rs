@@ -15,7 +15,9 @@
 //! - `publish/`: from a validated request to events: a post (`post.rs`),
 //!   a comment (`comment.rs`), appending, awaiting a post's outcome. It
 //!   returns outcomes; the handlers below translate them to HTTP.
-//! - `posts.rs` and `upload_stream.rs`: `POST /v1/posts` from streamed uploads.
+//! - `posts.rs` and `upload_stream.rs`: `POST /v1/posts` from streamed uploads;
+//!   `post_answer.rs`: the answer to any request that made a post (202, or
+//!   with `?wait=` its outcome), for multipart and tus alike.
 //! - `comments.rs`: adding and deleting comments.
 //! - `idempotency.rs`: the one guard of keyed requests: claim under a
 //!   lease, work in a task of its own, replay or conflict.
@@ -24,8 +26,9 @@
 //! - `notifications.rs`: what each user is told, followed from the log;
 //!   `events.rs` streams it as Server-Sent Events (`GET /v1/events`), and
 //!   `?wait=` on uploads waits on it.
-//! - `feed.rs`: `GET /v1/posts`, paged over ranking snapshots;
-//!   `feed_cursor.rs`: its signed cursors.
+//! - `feed/`: `GET /v1/posts`, paged over ranking snapshots (`mod.rs`),
+//!   its signed cursors (`cursor.rs`), its items rendered once per post
+//!   version (`rendered.rs`).
 //! - `reads.rs`: a post and its image.
 //! - `tus/`: resumable uploads (tus 1.0): `protocol.rs` (headers, pure),
 //!   `append.rs` (a PATCH's bytes), `chunks.rs` (bytes as chunk objects),
@@ -44,13 +47,13 @@ mod consistency;
 mod error;
 mod events;
 mod feed;
-mod feed_cursor;
 mod gateway;
 mod health;
 mod idempotency;
 mod legacy;
 mod notifications;
 mod openapi;
+mod post_answer;
 mod posts;
 mod problem;
 mod publish;
@@ -63,8 +66,7 @@ mod views;
 
 pub use auth::{load_or_create_secret, Auth};
 pub use error::IngestError;
-pub use feed::{rendered_items, RenderedItems};
-pub use feed_cursor::CursorSigner;
+pub use feed::{CursorSigner, RenderedItems};
 pub use gateway::{Gateway, GatewaySettings, Ports};
 pub use health::Probe;
 pub use notifications::Notifications;

@@ -1,10 +1,8 @@
 //! `POST /v1/posts` (and the old `POST /image/upload`): a post from one
 //! streamed image and a caption.
 
-use std::time::Duration;
-
 use axum::extract::{FromRequest, Multipart, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use imagegram_blobstore::keys;
 use serde::Deserialize;
@@ -12,14 +10,12 @@ use uuid::Uuid;
 
 use crate::auth::User;
 use crate::idempotency::{self, Guarded};
-use crate::publish::{self, Outcome, Posting};
+use crate::post_answer;
+use crate::publish::{self, Posting, MAX_CAPTION_CHARS};
 use crate::state::AppState;
 use crate::upload_stream::{drain, store_field, text_field, StoredImage};
 use crate::views::PostJson;
 use crate::Problem;
-
-pub const MAX_CAPTION_CHARS: usize = 2_200;
-pub(crate) const MAX_WAIT_SECS: u64 = 60;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct WaitQuery {
@@ -101,36 +97,16 @@ pub async fn create(
     answer(state, posting, wait).await
 }
 
-/// Publishes the post and answers: 202 (or, with `?wait=`, 201 once
-/// published and 422 if conversion failed), or what an earlier request
-/// with the same key came to.
-pub async fn answer(state: AppState, posting: Posting, wait: Option<u64>) -> Result<Response, Problem> {
+/// Publishes the post and answers: 202 (or, with `?wait=`, its outcome),
+/// or what an earlier request with the same key came to.
+async fn answer(state: AppState, posting: Posting, wait: Option<u64>) -> Result<Response, Problem> {
     let post_id = posting.post_id;
     let (stored, mut outcomes) = match publish::publish_post(&state, posting).await? {
         Guarded::Ran(stored, outcomes) => (stored, outcomes),
         Guarded::Earlier(earlier) => return Ok(earlier.into_response()),
     };
-    let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
-    if !wait.is_zero() {
-        if let Some(outcome) = publish::await_outcome(&state, post_id, &mut outcomes, wait).await {
-            return Ok(outcome_answer(outcome, &format!("/v1/posts/{post_id}")));
-        }
-    }
-    Ok(stored.response())
-}
-
-/// 201 with the post once published; 422 naming the post if conversion failed.
-pub(crate) fn outcome_answer(outcome: Outcome, location: &str) -> Response {
-    let answer = match outcome {
-        Outcome::Published(view) => (StatusCode::CREATED, axum::Json(PostJson::of(&view))).into_response(),
-        // The post exists, failed: name it, so the client can read it.
-        Outcome::Failed(reason) => {
-            Problem::client(StatusCode::UNPROCESSABLE_ENTITY, "conversion-failed", reason)
-                .about(location)
-                .into_response()
-        }
-    };
-    with_location(answer, location)
+    let accepted = async { stored.response() };
+    Ok(post_answer::when_done(&state, post_id, &mut outcomes, wait, accepted).await)
 }
 
 /// Reads the parts: the image goes to the blob store as it arrives.
@@ -150,11 +126,7 @@ async fn receive(
             }
             Some("caption") => {
                 caption = text_field(field, MAX_CAPTION_CHARS * 4, "caption").await?;
-                if caption.chars().count() > MAX_CAPTION_CHARS {
-                    return Err(bad(format!(
-                        "the caption is longer than {MAX_CAPTION_CHARS} characters"
-                    )));
-                }
+                publish::check_caption(&caption).map_err(bad)?;
             }
             _ => {
                 let mut field = field;
@@ -164,11 +136,4 @@ async fn receive(
     }
     let image = image.ok_or_else(|| bad(format!("a file part named `{file_part}` is required")))?;
     Ok((image, caption, filename))
-}
-
-pub(crate) fn with_location(mut response: Response, location: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
 }

@@ -4,14 +4,16 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::EventLog;
 use imagegram_readstore::ReadStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
-use crate::feed_cursor::CursorSigner;
-use crate::health::Probe;
+use crate::feed::cursor::CursorSigner;
+use crate::feed::rendered::RenderedItems;
+use crate::health::Probes;
 use crate::notifications::Notifications;
 
 /// What every handler can reach.
@@ -26,10 +28,22 @@ pub struct AppState {
     pub feed: Arc<imagegram_projections::feed::Feed>,
     pub cursors: CursorSigner,
     /// Each post's feed JSON by (id, version): rendered once per change.
-    pub rendered: crate::feed::RenderedItems,
+    pub rendered: RenderedItems,
     /// This process's id, named in its cursors (snapshots live in memory).
     pub instance: u64,
     /// Cancelled at shutdown: long-lived responses (event streams) end.
     pub shutdown: CancellationToken,
-    pub probes: Arc<Vec<Box<dyn Probe>>>,
+    pub probes: Probes,
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Auth {
+        state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Probes {
+    fn from_ref(state: &AppState) -> Probes {
+        Arc::clone(&state.probes)
+    }
 }

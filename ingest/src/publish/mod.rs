@@ -11,7 +11,7 @@ use imagegram_eventlog::{Position, Record};
 use imagegram_schemas::{encode, topics, Event};
 
 pub use comment::publish_comment;
-pub use post::{await_outcome, publish_post, Outcome, Posting};
+pub use post::{await_outcome, check_caption, publish_post, Outcome, Posting, MAX_CAPTION_CHARS};
 
 use crate::state::AppState;
 use crate::Problem;

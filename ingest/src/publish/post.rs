@@ -18,6 +18,19 @@ use crate::upload_stream::StoredImage;
 use crate::views::{timestamp, PostJson};
 use crate::Problem;
 
+/// The longest caption, in characters.
+pub const MAX_CAPTION_CHARS: usize = 2_200;
+
+/// Why `caption` can't be a post's caption, if it can't.
+pub fn check_caption(caption: &str) -> Result<(), String> {
+    if caption.chars().count() > MAX_CAPTION_CHARS {
+        return Err(format!(
+            "the caption is longer than {MAX_CAPTION_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
 /// An image stored at `landing`, to become a post.
 pub struct Posting {
     pub user: String,

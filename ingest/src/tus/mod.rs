@@ -22,7 +22,7 @@ use imagegram_readstore::Upload;
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::posts::MAX_CAPTION_CHARS;
+use crate::publish;
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::Problem;
@@ -102,12 +102,9 @@ pub async fn create(
         .unwrap_or_default()
         .to_owned();
     let pairs = protocol::parse_metadata(&metadata)?;
-    if protocol::text_value(&pairs, "caption")?.is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS) {
-        return Err(Problem::client(
-            StatusCode::BAD_REQUEST,
-            "bad-metadata",
-            format!("the caption is longer than {MAX_CAPTION_CHARS} characters"),
-        ));
+    if let Some(caption) = protocol::text_value(&pairs, "caption")? {
+        publish::check_caption(&caption)
+            .map_err(|why| Problem::client(StatusCode::BAD_REQUEST, "bad-metadata", why))?;
     }
     let upload = Upload {
         id: Uuid::new_v4(),

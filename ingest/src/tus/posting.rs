@@ -1,9 +1,7 @@
 //! Posts from finished uploads: automatically when the last byte arrives
 //! (metadata with a `caption`), or by `POST /v1/posts {"upload_id", "caption"}`.
 
-use std::time::Duration;
-
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use imagegram_readstore::Upload;
 use serde::Deserialize;
@@ -12,7 +10,7 @@ use uuid::Uuid;
 use super::{chunks, protocol};
 use crate::auth::User;
 use crate::idempotency::{Earlier, Guarded};
-use crate::posts::{outcome_answer, MAX_CAPTION_CHARS, MAX_WAIT_SECS};
+use crate::post_answer;
 use crate::publish::{self, Posting};
 use crate::state::AppState;
 use crate::upload_stream::{not_an_image, StoredImage};
@@ -112,13 +110,8 @@ pub async fn from_upload(
 ) -> Result<Response, Problem> {
     let request: FromUpload = serde_json::from_slice(body)
         .map_err(|e| Problem::client(StatusCode::BAD_REQUEST, "bad-json", e.to_string()))?;
-    if request.caption.chars().count() > MAX_CAPTION_CHARS {
-        return Err(Problem::client(
-            StatusCode::BAD_REQUEST,
-            "bad-caption",
-            format!("the caption is longer than {MAX_CAPTION_CHARS} characters"),
-        ));
-    }
+    publish::check_caption(&request.caption)
+        .map_err(|why| Problem::client(StatusCode::BAD_REQUEST, "bad-caption", why))?;
     let upload = match state.store.upload(request.upload_id).await {
         Ok(Some(upload)) if upload.owner == user => upload,
         Ok(_) => {
@@ -140,24 +133,12 @@ pub async fn from_upload(
     // Subscribed before the event is appended, so its outcome cannot slip past.
     let mut outcomes = state.notifications.subscribe(&user);
     let post = make_post(&state, &user, &upload, request.caption).await?;
-    let location = format!("/v1/posts/{post}");
-    let wait = Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECS));
-    if !wait.is_zero() {
-        if let Some(outcome) = publish::await_outcome(&state, post, &mut outcomes, wait).await {
-            return Ok(outcome_answer(outcome, &location));
-        }
-    }
-    let view = state.store.post(post).await.ok().flatten();
-    let mut response = match view {
-        Some(view) => (StatusCode::ACCEPTED, axum::Json(PostJson::of(&view))).into_response(),
-        None => (
-            StatusCode::ACCEPTED,
-            axum::Json(serde_json::json!({ "id": post })),
-        )
-            .into_response(),
+    let accepted = async {
+        let body = match state.store.post(post).await.ok().flatten() {
+            Some(view) => serde_json::to_value(PostJson::of(&view)).unwrap_or_default(),
+            None => serde_json::json!({ "id": post }),
+        };
+        (StatusCode::ACCEPTED, axum::Json(body)).into_response()
     };
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(post_answer::when_done(&state, post, &mut outcomes, wait, accepted).await)
 }

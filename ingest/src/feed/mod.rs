@@ -9,21 +9,19 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use imagegram_readstore::PostView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::feed_cursor::FeedCursor;
+pub(crate) mod cursor;
+pub(crate) mod rendered;
+
+pub use cursor::CursorSigner;
+pub use rendered::RenderedItems;
+
 use crate::state::AppState;
 use crate::views::PostJson;
 use crate::Problem;
-
-/// Each post's feed JSON by (id, version): rendered once per change.
-pub type RenderedItems = moka::sync::Cache<(uuid::Uuid, i64), Arc<str>>;
-
-pub fn rendered_items() -> RenderedItems {
-    moka::sync::Cache::new(100_000)
-}
+use cursor::FeedCursor;
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
@@ -114,10 +112,7 @@ pub async fn feed(
         });
     // The page is assembled from each post's JSON, rendered once per
     // version of the post: same bytes as serialising a `FeedPage`.
-    let items: Vec<Arc<str>> = views
-        .iter()
-        .map(|v| state.rendered.get_with((v.id, v.version), || render(v)))
-        .collect();
+    let items: Vec<Arc<str>> = views.iter().map(|v| state.rendered.item(v)).collect();
     let mut body = String::with_capacity(64 + items.iter().map(|i| i.len() + 1).sum::<usize>());
     body.push_str("{\"items\":[");
     for (i, item) in items.iter().enumerate() {
@@ -137,12 +132,6 @@ pub async fn feed(
     }
     body.push('}');
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-fn render(view: &PostView) -> Arc<str> {
-    serde_json::to_string(&PostJson::of(view))
-        .unwrap_or_default()
-        .into()
 }
 
 #[cfg(test)]

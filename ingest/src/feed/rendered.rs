@@ -1,0 +1,28 @@
+//! Each post's feed JSON, rendered once per version of the post and kept
+//! by (id, version), so a page is assembled from ready-made items.
+
+use std::sync::Arc;
+
+use imagegram_readstore::PostView;
+
+use crate::views::PostJson;
+
+/// Each post's feed JSON by (id, version).
+#[derive(Clone)]
+pub struct RenderedItems(moka::sync::Cache<(uuid::Uuid, i64), Arc<str>>);
+
+impl RenderedItems {
+    /// Room for `capacity` items.
+    pub fn new(capacity: u64) -> Self {
+        RenderedItems(moka::sync::Cache::new(capacity))
+    }
+
+    /// `view` as a feed item: the bytes serde writes for a [`PostJson`].
+    pub fn item(&self, view: &PostView) -> Arc<str> {
+        self.0.get_with((view.id, view.version), || {
+            serde_json::to_string(&PostJson::of(view))
+                .unwrap_or_default()
+                .into()
+        })
+    }
+}
