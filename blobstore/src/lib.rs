@@ -18,8 +18,9 @@
 //! - `port.rs`: the trait, the byte-stream type and key validation.
 //! - `keys.rs`: where originals and converted images live.
 //! - `files.rs`: the local-files adapter.
-//! - `s3.rs`, `s3_upload.rs` and `s3_compose.rs`: the S3 adapter, its
-//!   multipart writer, and joining objects by server-side part copies.
+//! - `s3/`: the S3 adapter (`mod.rs`) over a connected bucket (`bucket.rs`):
+//!   streaming uploads (`upload.rs`) and joins by server-side part copies
+//!   (`compose.rs`), both through one multipart writer (`multipart.rs`).
 //! - `config.rs`: [`BlobConfig`] and [`open`].
 //! - `error.rs`: [`BlobError`], this crate's one error type.
 
@@ -29,8 +30,6 @@ pub mod files;
 pub mod keys;
 mod port;
 pub mod s3;
-mod s3_compose;
-mod s3_upload;
 
 pub use config::{open, BlobConfig};
 pub use error::BlobError;

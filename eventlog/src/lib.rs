@@ -25,8 +25,10 @@
 //! - `namespace.rs`: a prefix on every topic and group, to share a cluster.
 //! - `partitioner.rs`: key → partition, murmur2 as Kafka's Java client does it.
 //! - `config.rs`: [`LogConfig`] and [`open`], which picks the adapter.
-//! - `embedded/`: the redb-backed log (`store.rs` storage and group commit,
-//!   `reader.rs` tailing reads, `group.rs` in-process consumer groups).
+//! - `embedded/`: the redb-backed log: `layout.rs` (tables and record
+//!   bytes), `writer.rs` (the group-commit thread), `store.rs` (the handle
+//!   the log and readers share), `reader.rs` (tailing reads), `group.rs`
+//!   (in-process consumer groups).
 //! - `kafka/`: the rdkafka-backed log (`producer.rs`, `reader.rs`, `admin.rs`).
 //! - `error.rs`: [`LogError`], this crate's one error type.
 

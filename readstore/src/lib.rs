@@ -14,9 +14,11 @@
 //! - `port.rs`: the trait and the views it returns.
 //! - `sql/mod.rs`: connecting, pragmas, migrations (`migrations/<dialect>/`).
 //! - `sql/dialect.rs`: the SQL that differs between MySQL and SQLite.
-//! - `sql/apply.rs`: folding a batch of events into the tables, exactly once;
-//!   `sql/comment_batch.rs`: a batch's comments, planned in memory (pure), and
-//!   `sql/comment_writes.rs`: the few multi-row statements that carry it out.
+//! - `sql/apply/`: folding a batch of events into the tables, exactly once:
+//!   `batch.rs` (the transaction and its positions), `posts.rs` (post
+//!   events), `comment_plan.rs` (a batch's comments planned in memory,
+//!   pure), `comments.rs` and `comment_writes.rs` (the few multi-row
+//!   statements that carry the plan out).
 //! - `sql/queries.rs`: posts, comments and feed pages.
 //! - `sql/requests.rs`: idempotency keys and processed-event marks.
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.

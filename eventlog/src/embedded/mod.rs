@@ -7,6 +7,7 @@
 //! snapshots and are woken when a commit lands.
 
 mod group;
+mod layout;
 mod reader;
 mod store;
 mod writer;
@@ -18,7 +19,7 @@ use async_trait::async_trait;
 
 use crate::{Appended, EventLog, GroupReader, LogError, LogReader, Position, Record, TopicSpec};
 
-pub use store::Durability;
+pub use layout::Durability;
 
 /// The embedded event log. Cheap to clone; all clones share one store.
 #[derive(Clone)]

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use redb::{ReadableDatabase, TableDefinition};
 use tokio::time::Instant;
 
-use super::store::{decode_record, partition_table, Store};
+use super::layout::{decode_record, partition_table};
+use super::store::Store;
 use crate::{Delivered, LogError, LogReader, Position};
 
 /// Reads a fixed set of partitions from given offsets on.

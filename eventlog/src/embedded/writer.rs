@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::store::{encode_record, now_ms, partition_table, Durability, GROUP_OFFSETS, TOPICS};
+use super::layout::{encode_record, now_ms, partition_table, Durability, GROUP_OFFSETS, TOPICS};
 use crate::{Appended, LogError, Position, Record, TopicSpec};
 
 /// Requests folded into one transaction at most; bounds the time a commit takes.

@@ -1,8 +1,6 @@
 //! The SQL adapter: MySQL/MariaDB or SQLite behind one `sqlx::Any` pool.
 
 mod apply;
-mod comment_batch;
-mod comment_writes;
 mod dialect;
 mod queries;
 mod rebuild;

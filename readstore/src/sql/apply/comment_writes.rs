@@ -7,9 +7,9 @@ use imagegram_schemas::{CommentAdded, CommentDeleted};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::apply::Batch;
-use super::comment_batch::{newest_first, Stored};
-use super::{now_us, text};
+use super::batch::Batch;
+use super::comment_plan::{newest_first, Stored};
+use crate::sql::{now_us, text};
 use crate::{CommentView, StoreError};
 
 /// Rows per statement.

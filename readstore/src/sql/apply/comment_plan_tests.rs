@@ -1,7 +1,7 @@
 //! The comment planner and the last-two rule, without a database.
 
+use super::super::comment_writes::placeholders;
 use super::*;
-use crate::sql::comment_writes::placeholders;
 use imagegram_schemas::EventMeta;
 
 fn meta(actor: &str, post: u128, at: i64) -> EventMeta {
