@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use imagegram_eventlog::EventLog;
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::ReadModel;
 use serde_json::Value;
 
 /// Where `serve` records the address it listens on.
@@ -26,7 +26,7 @@ fn progress_bar() -> anyhow::Result<indicatif::ProgressBar> {
     )
 }
 
-pub async fn rebuild(log: Arc<dyn EventLog>, store: Arc<dyn ReadStore>) -> anyhow::Result<()> {
+pub async fn rebuild(log: Arc<dyn EventLog>, store: Arc<dyn ReadModel>) -> anyhow::Result<()> {
     let bar = progress_bar()?;
     let report = imagegram_projections::rebuild::rebuild(log, store, |done, total| {
         bar.set_length(total);

@@ -9,7 +9,7 @@ use imagegram_platform::{PlatformError, Shutdown};
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
 use imagegram_processors::{dead_letters, ImageConverter, Runner, RunnerOptions};
 use imagegram_projections::{Projector, READ_MODEL};
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::{ReadModel, ReadStores, RequestRecords};
 use tokio::task::JoinSet;
 
 use crate::cli::{Cli, Command, ConsumerName, ConvertSettings, DlqAction, HttpSettings, Resize};
@@ -40,28 +40,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return crate::replay::replay(&*log, args).await;
     }
     if let Command::Rebuild { .. } = &cli.command {
-        let store = cli.store.open(&cli.common).await?;
-        return crate::rebuild::rebuild(log, store).await;
+        let stores = cli.store.open(&cli.common).await?;
+        return crate::rebuild::rebuild(log, stores.model).await;
     }
-    let store = cli.store.open(&cli.common).await?;
+    let stores = cli.store.open(&cli.common).await?;
     let mut roles = JoinSet::new();
     match &cli.command {
         Command::Serve { http, convert } => {
             let blobs = cli.blobs.open(&cli.common).await?;
-            start_projector(&mut roles, &log, &store, &shutdown);
-            start_processors(&mut roles, &log, &store, &blobs, convert, &shutdown);
-            start_gateway(&mut roles, &cli, http, log, store, blobs, &shutdown).await?;
+            start_projector(&mut roles, &log, &stores.model, &shutdown);
+            start_processors(&mut roles, &log, &stores.requests, &blobs, convert, &shutdown);
+            start_gateway(&mut roles, &cli, http, log, stores, blobs, &shutdown).await?;
         }
         Command::Ingest { http } => {
             let blobs = cli.blobs.open(&cli.common).await?;
-            start_gateway(&mut roles, &cli, http, log, store, blobs, &shutdown).await?;
+            start_gateway(&mut roles, &cli, http, log, stores, blobs, &shutdown).await?;
         }
         Command::Process { convert } => {
             let blobs = cli.blobs.open(&cli.common).await?;
-            start_processors(&mut roles, &log, &store, &blobs, convert, &shutdown);
+            start_processors(&mut roles, &log, &stores.requests, &blobs, convert, &shutdown);
         }
-        Command::Project => start_projector(&mut roles, &log, &store, &shutdown),
-        Command::Dlq { action } => return dlq(action, &log, &store).await,
+        Command::Project => start_projector(&mut roles, &log, &stores.model, &shutdown),
+        Command::Dlq { action } => return dlq(action, &log, &stores.model).await,
         Command::Token { .. } | Command::Replay(_) | Command::Rebuild { .. } => {}
     }
     // The first role to end (a failure, or the drain after a signal) ends them all.
@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 type Roles = JoinSet<anyhow::Result<()>>;
 
-async fn dlq(action: &DlqAction, log: &Arc<dyn EventLog>, store: &Arc<dyn ReadStore>) -> anyhow::Result<()> {
+async fn dlq(action: &DlqAction, log: &Arc<dyn EventLog>, store: &Arc<dyn ReadModel>) -> anyhow::Result<()> {
     match action {
         DlqAction::List { consumer } => {
             for consumer in ConsumerName::consumers(*consumer) {
@@ -114,7 +114,7 @@ async fn dlq(action: &DlqAction, log: &Arc<dyn EventLog>, store: &Arc<dyn ReadSt
 fn start_projector(
     roles: &mut Roles,
     log: &Arc<dyn EventLog>,
-    store: &Arc<dyn ReadStore>,
+    store: &Arc<dyn ReadModel>,
     shutdown: &Shutdown,
 ) {
     let projector = Projector::new(Arc::clone(log), Arc::clone(store), READ_MODEL);
@@ -125,7 +125,7 @@ fn start_projector(
 fn start_processors(
     roles: &mut Roles,
     log: &Arc<dyn EventLog>,
-    store: &Arc<dyn ReadStore>,
+    records: &Arc<dyn RequestRecords>,
     blobs: &Arc<dyn BlobStore>,
     settings: &ConvertSettings,
     shutdown: &Shutdown,
@@ -148,7 +148,7 @@ fn start_processors(
     for _ in 0..workers {
         let runner = Runner {
             log: Arc::clone(log),
-            store: Arc::clone(store),
+            records: Arc::clone(records),
             processor: converter.clone(),
             options: RunnerOptions::default(),
         };
@@ -162,12 +162,12 @@ async fn start_gateway(
     cli: &Cli,
     http: &HttpSettings,
     log: Arc<dyn EventLog>,
-    store: Arc<dyn ReadStore>,
+    stores: ReadStores,
     blobs: Arc<dyn BlobStore>,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let secret = imagegram_ingest::load_or_create_secret(http.jwt_secret.as_deref(), &cli.common.data_dir)?;
-    let ports = Ports { log, store, blobs };
+    let ports = Ports { log, stores, blobs };
     let gateway = Gateway::build(ports, GatewaySettings::new(secret), shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;

@@ -82,7 +82,7 @@ pub async fn rebuild(State(state): State<AppState>, _: Operator) -> Result<Respo
         let progress = tx.clone();
         let result = imagegram_projections::rebuild::rebuild(
             Arc::clone(&state.log),
-            Arc::clone(&state.store),
+            Arc::clone(&state.read_model),
             move |done, total| {
                 // A slow reader skips progress lines; it never slows the rebuild.
                 let _ = progress.try_send(line(json!({ "done": done, "total": total })));

@@ -96,7 +96,7 @@ pub async fn delete_comment(
     consistency::after_requested(&state, &headers).await;
     let lookup = || async {
         state
-            .store
+            .read_model
             .comment(post_id, comment_id)
             .await
             .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))

@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use imagegram_eventlog::Position;
 use imagegram_projections::READ_MODEL;
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::ReadModel;
 
 use crate::state::AppState;
 
@@ -44,7 +44,7 @@ pub fn requested(headers: &HeaderMap) -> Option<Position> {
 
 /// Waits until the read model has applied every record before each of
 /// `ends` (exclusive), or `PATIENCE` has passed; whether it got there.
-pub async fn until_applied(store: &dyn ReadStore, ends: &[Position]) -> bool {
+pub async fn until_applied(store: &dyn ReadModel, ends: &[Position]) -> bool {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         if let Ok(done) = store.positions(READ_MODEL).await {
@@ -69,7 +69,7 @@ pub async fn until_applied(store: &dyn ReadStore, ends: &[Position]) -> bool {
 pub async fn after_requested(state: &AppState, headers: &HeaderMap) {
     if let Some(written) = requested(headers) {
         let end = Position::new(written.topic, written.partition, written.offset + 1);
-        until_applied(&*state.store, &[end]).await;
+        until_applied(&*state.read_model, &[end]).await;
     }
 }
 
@@ -84,7 +84,7 @@ pub async fn catch_up_with(state: &AppState, topic: &str) -> bool {
         .enumerate()
         .map(|(partition, end)| Position::new(topic, partition as u32, end))
         .collect();
-    until_applied(&*state.store, &ends).await
+    until_applied(&*state.read_model, &ends).await
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::EventLog;
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::ReadStores;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
@@ -20,7 +20,7 @@ use crate::IngestError;
 /// What the gateway reads from and writes to.
 pub struct Ports {
     pub log: Arc<dyn EventLog>,
-    pub store: Arc<dyn ReadStore>,
+    pub stores: ReadStores,
     pub blobs: Arc<dyn BlobStore>,
 }
 
@@ -54,25 +54,32 @@ impl Gateway {
         settings: GatewaySettings,
         stop: CancellationToken,
     ) -> Result<Self, IngestError> {
-        let Ports { log, store, blobs } = ports;
-        let notifications = Notifications::follow(Arc::clone(&log), Arc::clone(&store), stop.clone()).await?;
+        let Ports { log, stores, blobs } = ports;
+        let ReadStores {
+            model,
+            requests,
+            uploads,
+        } = stores;
+        let notifications = Notifications::follow(Arc::clone(&log), Arc::clone(&model), stop.clone()).await?;
         let probes: Vec<Box<dyn Probe>> = vec![
             Box::new(LogProbe(Arc::clone(&log))),
-            Box::new(StoreProbe(Arc::clone(&store))),
+            Box::new(StoreProbe(Arc::clone(&model))),
             Box::new(BlobProbe(Arc::clone(&blobs))),
         ];
         crate::tus::start_sweep(
-            Arc::clone(&store),
+            Arc::clone(&uploads),
             Arc::clone(&blobs),
             settings.sweep_every,
             stop.clone(),
         );
         let feed =
-            imagegram_projections::feed::start(Arc::clone(&store), Arc::clone(&log), stop.clone()).await?;
+            imagegram_projections::feed::start(Arc::clone(&model), Arc::clone(&log), stop.clone()).await?;
         let state = AppState {
             log,
             blobs,
-            store,
+            read_model: model,
+            requests,
+            uploads,
             auth: Auth::from_secret(&settings.secret),
             cursors: CursorSigner::new(&settings.secret),
             rendered: RenderedItems::new(100_000),

@@ -34,7 +34,7 @@ impl Probe for LogProbe {
 }
 
 /// The read store as a readiness probe.
-pub struct StoreProbe(pub Arc<dyn imagegram_readstore::ReadStore>);
+pub struct StoreProbe(pub Arc<dyn imagegram_readstore::ReadModel>);
 
 #[async_trait]
 impl Probe for StoreProbe {

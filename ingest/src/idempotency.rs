@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
-use imagegram_readstore::{Claim, ReadStore};
+use imagegram_readstore::{Claim, RequestRecords};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
@@ -143,7 +143,7 @@ impl IntoResponse for Earlier {
 /// claim, the work and the answer's record all happen in a task of their
 /// own, so a client leaving at any point cannot strand a claim.
 pub async fn run_once<T, F>(
-    store: Arc<dyn ReadStore>,
+    store: Arc<dyn RequestRecords>,
     user: &str,
     key: &str,
     hash: &str,
@@ -199,7 +199,7 @@ fn earlier(claim: Claim) -> Result<Option<Earlier>, Problem> {
 }
 
 /// Awaits `work`, renewing the claim on `key` every third of a lease.
-async fn hold_while<F: Future>(store: &dyn ReadStore, user: &str, key: &str, work: F) -> F::Output {
+async fn hold_while<F: Future>(store: &dyn RequestRecords, user: &str, key: &str, work: F) -> F::Output {
     let mut work = std::pin::pin!(work);
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + LEASE / 3, LEASE / 3);
     loop {
@@ -215,7 +215,7 @@ async fn hold_while<F: Future>(store: &dyn ReadStore, user: &str, key: &str, wor
 }
 
 /// Stores the answer for replays; a failure here only costs a replay.
-async fn complete(store: &dyn ReadStore, user: &str, key: &str, stored: &Stored) {
+async fn complete(store: &dyn RequestRecords, user: &str, key: &str, stored: &Stored) {
     let text = match serde_json::to_string(stored) {
         Ok(text) => text,
         Err(e) => return tracing::error!(error = %e, "could not serialise an idempotent answer"),
@@ -226,7 +226,7 @@ async fn complete(store: &dyn ReadStore, user: &str, key: &str, stored: &Stored)
 }
 
 /// Frees the key after a failed request, so the client's retry can run.
-async fn release(store: &dyn ReadStore, user: &str, key: &str) {
+async fn release(store: &dyn RequestRecords, user: &str, key: &str) {
     if let Err(e) = store.release_request(user, key).await {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }

@@ -161,7 +161,7 @@ pub async fn old_feed(
             let ranking = state.feed.live();
             let keys = ranking.page_at(at, limit);
             let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
-            let mut page = state.store.posts(&ids).await.map_err(unavailable)?;
+            let mut page = state.read_model.posts(&ids).await.map_err(unavailable)?;
             page.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
             let more = keys.last().is_some_and(|last| ranking.has_after(*last));
             (page, more.then(|| (at + keys.len()).to_string()))
@@ -172,7 +172,7 @@ pub async fn old_feed(
                 _ => None,
             };
             let mut page = state
-                .store
+                .read_model
                 .feed(after, limit as u32 + 1)
                 .await
                 .map_err(unavailable)?;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use imagegram_eventlog::{EventLog, LogReader, Position};
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::ReadModel;
 use imagegram_schemas::{decode, topics, Event};
 use moka::future::Cache;
 use tokio::sync::broadcast;
@@ -65,7 +65,7 @@ impl Notifications {
     /// Starts following the images and comments topics from their ends.
     pub async fn follow(
         log: Arc<dyn EventLog>,
-        store: Arc<dyn ReadStore>,
+        store: Arc<dyn ReadModel>,
         stop: CancellationToken,
     ) -> Result<Arc<Self>, IngestError> {
         let positions = Position::ends_of(&*log, &[topics::IMAGES.name, topics::COMMENTS.name]).await?;
@@ -82,7 +82,7 @@ impl Notifications {
     async fn run(
         self: Arc<Self>,
         mut reader: Box<dyn LogReader>,
-        store: Arc<dyn ReadStore>,
+        store: Arc<dyn ReadModel>,
         stop: CancellationToken,
     ) {
         while !stop.is_cancelled() {
@@ -108,7 +108,7 @@ impl Notifications {
         }
     }
 
-    async fn notification_for(&self, event: Event, store: &dyn ReadStore) -> Option<Notification> {
+    async fn notification_for(&self, event: Event, store: &dyn ReadModel) -> Option<Notification> {
         let event_id = event.meta().event_id;
         if self.told.contains_key(&event_id) {
             return None;
@@ -139,7 +139,7 @@ impl Notifications {
         })
     }
 
-    async fn owner_of(&self, post: Uuid, store: &dyn ReadStore) -> Option<String> {
+    async fn owner_of(&self, post: Uuid, store: &dyn ReadModel) -> Option<String> {
         if lock(&self.channels).is_empty() {
             return None;
         }

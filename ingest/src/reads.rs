@@ -28,7 +28,7 @@ pub async fn get_post(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     crate::consistency::after_requested(&state, &headers).await;
-    match state.store.post(id).await.map_err(unavailable)? {
+    match state.read_model.post(id).await.map_err(unavailable)? {
         Some(view) => Ok(axum::Json(PostJson::of(&view)).into_response()),
         None => Err(Problem::client(
             StatusCode::NOT_FOUND,
@@ -60,7 +60,7 @@ pub async fn get_image(
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or_else(not_found)?;
     let view = state
-        .store
+        .read_model
         .post(id)
         .await
         .map_err(unavailable)?

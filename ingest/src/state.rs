@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::EventLog;
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::{ReadModel, RequestRecords, UploadSessions};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
@@ -21,7 +21,12 @@ use crate::notifications::Notifications;
 pub struct AppState {
     pub log: Arc<dyn EventLog>,
     pub blobs: Arc<dyn BlobStore>,
-    pub store: Arc<dyn ReadStore>,
+    /// The read tables (posts, comments, feed, projection positions).
+    pub read_model: Arc<dyn ReadModel>,
+    /// Idempotency keys.
+    pub requests: Arc<dyn RequestRecords>,
+    /// Resumable uploads' state.
+    pub uploads: Arc<dyn UploadSessions>,
     pub auth: Auth,
     pub notifications: Arc<Notifications>,
     /// The feed's ranking, snapshots and post cache, fresh from the log.

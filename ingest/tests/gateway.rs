@@ -17,7 +17,7 @@ async fn gateway(dir: &std::path::Path, stop: &CancellationToken) -> Gateway {
     let stack = imagegram_testkit::embedded(dir).await;
     let ports = Ports {
         log: stack.log,
-        store: stack.store,
+        stores: stack.stores,
         blobs: stack.blobs,
     };
     Gateway::build(ports, GatewaySettings::new(SECRET.to_vec()), stop.clone())

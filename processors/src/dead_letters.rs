@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_eventlog::{EventLog, Position, Record};
-use imagegram_readstore::{Advance, ReadStore, StoreError};
+use imagegram_readstore::{Advance, ReadModel, StoreError};
 use imagegram_schemas::topics::Consumer;
 use imagegram_schemas::{decode, DeadLettered, Event};
 
@@ -87,7 +87,7 @@ pub async fn list(log: &dyn EventLog, consumer: Consumer) -> Result<Vec<Entry>, 
 /// returns how many went back.
 pub async fn replay(
     log: &Arc<dyn EventLog>,
-    store: &Arc<dyn ReadStore>,
+    store: &Arc<dyn ReadModel>,
     consumer: Consumer,
 ) -> Result<usize, ProcessorError> {
     let marker = format!("dlq-replay:{}", consumer.group());

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use imagegram_eventlog::{Delivered, EventLog, Position, Record};
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::RequestRecords;
 use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{decode, encode, Event};
 use tokio_util::sync::CancellationToken;
@@ -50,7 +50,8 @@ impl Default for RunnerOptions {
 
 pub struct Runner {
     pub log: Arc<dyn EventLog>,
-    pub store: Arc<dyn ReadStore>,
+    /// Processed-event marks: each event handled once.
+    pub records: Arc<dyn RequestRecords>,
     pub processor: Arc<dyn Processor>,
     pub options: RunnerOptions,
 }
@@ -136,7 +137,7 @@ impl Runner {
         let id = event.meta().event_id;
         let mut backoff = self.options.min_backoff;
         let seen = loop {
-            match self.store.is_processed(consumer.group(), id).await {
+            match self.records.is_processed(consumer.group(), id).await {
                 Ok(seen) => break seen,
                 Err(e) => tracing::warn!(error = %e, "dedup lookup failed; retrying"),
             }
@@ -241,7 +242,7 @@ impl Runner {
         stop: &CancellationToken,
     ) -> Result<Outcome, ProcessorError> {
         let mut backoff = self.options.min_backoff;
-        while let Err(e) = self.store.mark_processed(consumer.group(), id).await {
+        while let Err(e) = self.records.mark_processed(consumer.group(), id).await {
             tracing::warn!(error = %e, "marking an event processed failed; retrying");
             if self.pause(stop, &mut backoff).await.is_none() {
                 // The result is appended; if this event comes again its

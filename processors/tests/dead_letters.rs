@@ -8,7 +8,7 @@ use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{encode, now_us};
 
 async fn dead_letters_are_listed_and_replayed_once(stack: imagegram_testkit::Stack) {
-    let (log, store) = (stack.log, stack.store);
+    let (log, store) = (stack.log, stack.stores.model);
     let consumer = Consumer::ImageConverter;
     for (i, payload) in [b"first poison".as_slice(), b"second poison".as_slice()]
         .iter()

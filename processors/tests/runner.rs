@@ -62,7 +62,7 @@ async fn read_topic(log: &dyn EventLog, topic: &str, at_least: usize) -> Vec<Eve
 }
 
 async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: imagegram_testkit::Stack) {
-    let (log, store) = (stack.log, stack.store);
+    let (log, records) = (stack.log, stack.stores.requests);
     let blobs = stack.blobs;
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     for post in [first, second] {
@@ -95,7 +95,7 @@ async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: im
     ));
     let runner = Runner {
         log: Arc::clone(&log),
-        store,
+        records,
         processor: converter,
         options: RunnerOptions::default(),
     };

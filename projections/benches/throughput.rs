@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use imagegram_eventlog::EventLog;
 use imagegram_projections::{Projector, READ_MODEL};
-use imagegram_readstore::{ReadStore, SqlStore};
+use imagegram_readstore::{ReadModel, SqlStore};
 use imagegram_schemas::Event;
 use imagegram_testkit::workload::{append_all, workload, Workload};
 use sqlx::Connection;
@@ -27,26 +27,26 @@ async fn main() {
     println!("|---|---|---|---|");
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite_path = dir.path().join("bench.db");
-    let sqlite: Arc<dyn ReadStore> = Arc::new(SqlStore::sqlite(&sqlite_path).await.expect("sqlite"));
+    let sqlite: Arc<dyn ReadModel> = Arc::new(SqlStore::sqlite(&sqlite_path).await.expect("sqlite"));
     let sqlite_url = format!("sqlite://{}?mode=rwc", dir.path().join("raw.db").display());
     report("SQLite", &work, sqlite, &sqlite_url).await;
     match imagegram_testkit::setting("IMAGEGRAM_TEST_MYSQL_URL") {
         Some(url) => {
             let store = imagegram_testkit::mysql_store().await.expect("mysql store");
-            report("MariaDB", &work, store, &url).await;
+            report("MariaDB", &work, store.model, &url).await;
         }
         None => println!("(MariaDB skipped: IMAGEGRAM_TEST_MYSQL_URL is not set)"),
     }
 }
 
-async fn report(name: &str, work: &Workload, store: Arc<dyn ReadStore>, raw_url: &str) {
+async fn report(name: &str, work: &Workload, store: Arc<dyn ReadModel>, raw_url: &str) {
     let projected = project(work, Arc::clone(&store)).await;
     let raw = raw_inserts(work, raw_url).await;
     println!("| {name} | {projected:.0} | {raw:.0} | {:.2} |", projected / raw);
 }
 
 /// Events per second for one projector to catch up with the whole log.
-async fn project(work: &Workload, store: Arc<dyn ReadStore>) -> f64 {
+async fn project(work: &Workload, store: Arc<dyn ReadModel>) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let log: Arc<dyn EventLog> = imagegram_testkit::embedded_log(dir.path()).await;
     append_all(&*log, &work.events, 5_000).await;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_eventlog::{Delivered, EventLog, LogReader, Position, Record};
-use imagegram_readstore::{Advance, Applied, ReadStore, StoreError};
+use imagegram_readstore::{Advance, Applied, ReadModel, StoreError};
 use imagegram_schemas::dead_letter::{dead_letter, Origin};
 use imagegram_schemas::topics::Consumer;
 use imagegram_schemas::{decode, encode, now_us, Event};
@@ -19,14 +19,14 @@ pub const READ_MODEL: &str = "read-model";
 
 pub struct Projector {
     log: Arc<dyn EventLog>,
-    store: Arc<dyn ReadStore>,
+    store: Arc<dyn ReadModel>,
     name: String,
     batch: usize,
     applied: broadcast::Sender<Arc<Applied>>,
 }
 
 impl Projector {
-    pub fn new(log: Arc<dyn EventLog>, store: Arc<dyn ReadStore>, name: &str) -> Self {
+    pub fn new(log: Arc<dyn EventLog>, store: Arc<dyn ReadModel>, name: &str) -> Self {
         let (applied, _) = broadcast::channel(1024);
         Projector {
             log,

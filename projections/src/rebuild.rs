@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_eventlog::EventLog;
-use imagegram_readstore::{Counts, ReadStore};
+use imagegram_readstore::{Counts, ReadModel};
 use imagegram_schemas::topics::Consumer;
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +34,7 @@ pub struct Rebuilt {
 /// Rebuilds the read tables; `progress(done, total)` is called as records are applied.
 pub async fn rebuild(
     log: Arc<dyn EventLog>,
-    store: Arc<dyn ReadStore>,
+    store: Arc<dyn ReadModel>,
     progress: impl Fn(u64, u64),
 ) -> Result<Rebuilt, ProjectionError> {
     let shadow = store.shadow(REBUILD).await?;
@@ -103,7 +103,7 @@ pub async fn rebuild(
     })
 }
 
-async fn same_positions(live: &dyn ReadStore, shadow: &dyn ReadStore) -> Result<bool, ProjectionError> {
+async fn same_positions(live: &dyn ReadModel, shadow: &dyn ReadModel) -> Result<bool, ProjectionError> {
     let mut a: Vec<_> = live
         .positions(READ_MODEL)
         .await?

@@ -8,11 +8,11 @@ mod common;
 use std::sync::Arc;
 
 use imagegram_projections::rebuild::rebuild;
-use imagegram_readstore::{PostView, ReadStore};
+use imagegram_readstore::{PostView, ReadModel};
 use imagegram_testkit::workload::{append_all, workload, Workload};
 use imagegram_testkit::Stack;
 
-async fn views(store: &dyn ReadStore, work: &Workload) -> Vec<PostView> {
+async fn views(store: &dyn ReadModel, work: &Workload) -> Vec<PostView> {
     let mut views = store.posts(&work.posts).await.expect("posts");
     views.sort_by_key(|v| v.id);
     // The version counts changes, which differ between one big replay and
@@ -26,11 +26,11 @@ async fn rebuild_equals_live(stack: Stack) {
     append_all(&*stack.log, &work.events, 400).await;
     let total = work.events.len() as u64;
     common::project(&stack, total).await;
-    let live = views(&*stack.store, &work).await;
-    let live_counts = stack.store.counts().await.expect("counts");
+    let live = views(&*stack.stores.model, &work).await;
+    let live_counts = stack.stores.model.counts().await.expect("counts");
     assert_eq!(live.len(), 80);
 
-    let report = rebuild(Arc::clone(&stack.log), Arc::clone(&stack.store), |_, _| {})
+    let report = rebuild(Arc::clone(&stack.log), Arc::clone(&stack.stores.model), |_, _| {})
         .await
         .expect("rebuild");
     assert_eq!(report.records, total);
@@ -41,18 +41,18 @@ async fn rebuild_equals_live(stack: Stack) {
     );
     assert_eq!(report.counts, live_counts);
     assert_eq!(
-        views(&*stack.store, &work).await,
+        views(&*stack.stores.model, &work).await,
         live,
         "the swapped-in tables equal the live ones"
     );
-    work.check(&*stack.store).await;
+    work.check(&*stack.stores.model).await;
 
     // The live projector carries on from the rebuild's positions.
     let more = workload(10, 200, 99);
     append_all(&*stack.log, &more.events, 400).await;
     common::project(&stack, total + more.events.len() as u64).await;
-    more.check(&*stack.store).await;
-    work.check(&*stack.store).await;
+    more.check(&*stack.stores.model).await;
+    work.check(&*stack.stores.model).await;
 }
 
 imagegram_testkit::on_both_stacks!(rebuild_equals_live);

@@ -15,7 +15,7 @@ async fn counts_and_last_two_are_exact(stack: Stack) {
     append_all(&*stack.log, &work.events[..1_000], 500).await;
     let total: u64 = (work.events.len() + 1_000) as u64;
     common::project(&stack, total).await;
-    work.check(&*stack.store).await;
+    work.check(&*stack.stores.model).await;
 }
 
 imagegram_testkit::on_both_stacks!(counts_and_last_two_are_exact);

@@ -6,13 +6,20 @@
 //! a crash can never count an event twice), the gateway's idempotency keys
 //! and the processors' record of what they already did.
 //!
-//! [`ReadStore`] is the port; [`SqlStore`] is its adapter for MySQL/MariaDB
-//! (distributed) and SQLite (embedded), one code path through `sqlx::Any`
-//! with the few statements that differ kept in `sql/dialect.rs`.
+//! Three ports, one per concern, so each caller depends on what it uses:
+//! [`ReadModel`] (projections write it, queries and the feed read it),
+//! [`RequestRecords`] (the gateway's idempotency keys, the processors'
+//! processed marks) and [`UploadSessions`] (resumable uploads).
+//! [`SqlStore`] implements all three for MySQL/MariaDB (distributed) and
+//! SQLite (embedded), one code path through `sqlx::Any` with the few
+//! statements that differ kept in `sql/dialect.rs`; [`ReadStores`] hands
+//! out one database's three ports.
 //!
 //! ## Layout
-//! - `port.rs`: the trait and the views it returns.
-//! - `sql/mod.rs`: connecting, pragmas, migrations (`migrations/<dialect>/`).
+//! - `port/`: the three traits and what they return (`model.rs`,
+//!   `requests.rs`, `uploads.rs`), and [`ReadStores`] (`mod.rs`).
+//! - `sql/store.rs`: connecting, pragmas, migrations (`migrations/<dialect>/`),
+//!   table names, TEXT columns; `sql/mod.rs`: the read model's implementation.
 //! - `sql/dialect.rs`: the SQL that differs between MySQL and SQLite.
 //! - `sql/apply/`: folding a batch of events into the tables, exactly once:
 //!   `batch.rs` (the transaction and its positions), `posts.rs` (post
@@ -20,9 +27,11 @@
 //!   pure), `comments.rs` and `comment_writes.rs` (the few multi-row
 //!   statements that carry the plan out).
 //! - `sql/queries.rs`: posts, comments and feed pages.
-//! - `sql/requests.rs`: idempotency keys and processed-event marks.
+//! - `sql/requests.rs`: idempotency keys and processed-event marks (the
+//!   [`RequestRecords`] implementation).
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.
-//! - `sql/uploads.rs`: resumable uploads' state.
+//! - `sql/uploads.rs`: resumable uploads' state (the [`UploadSessions`]
+//!   implementation).
 //! - `error.rs`: [`StoreError`], this crate's one error type.
 
 mod error;
@@ -31,7 +40,7 @@ mod sql;
 
 pub use error::StoreError;
 pub use port::{
-    Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadStore,
-    Upload,
+    Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadModel,
+    ReadStores, RequestRecords, Upload, UploadSessions,
 };
 pub use sql::SqlStore;

@@ -2,14 +2,12 @@
 
 mod contract;
 
-use std::sync::Arc;
+use imagegram_readstore::{ReadStores, SqlStore};
 
-use imagegram_readstore::{ReadStore, SqlStore};
-
-async fn sqlite() -> Option<Arc<dyn ReadStore>> {
+async fn sqlite() -> Option<ReadStores> {
     // Leaked on purpose: the file must outlive the pool in the test.
     let dir = Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
-    Some(Arc::new(
+    Some(ReadStores::of(
         SqlStore::sqlite(&dir.path().join("read.db"))
             .await
             .expect("sqlite store"),

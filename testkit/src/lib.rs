@@ -22,7 +22,7 @@ use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::embedded::{Durability, EmbeddedLog};
 use imagegram_eventlog::kafka::{KafkaConfig, KafkaLog};
 use imagegram_eventlog::{EventLog, Namespaced, TopicSpec};
-use imagegram_readstore::{ReadStore, SqlStore};
+use imagegram_readstore::{ReadModel, ReadStores, SqlStore};
 use imagegram_schemas::topics;
 use sqlx::Connection;
 
@@ -31,7 +31,7 @@ use sqlx::Connection;
 pub struct Stack {
     pub name: &'static str,
     pub log: Arc<dyn EventLog>,
-    pub store: Arc<dyn ReadStore>,
+    pub stores: ReadStores,
     pub blobs: Arc<dyn BlobStore>,
 }
 
@@ -98,15 +98,15 @@ pub async fn mysql_database() -> Option<String> {
 }
 
 /// MySQL with a database of this test's own, migrated, and a pool of `connections`.
-pub async fn mysql_store_with(connections: u32) -> Option<Arc<dyn ReadStore>> {
+pub async fn mysql_store_with(connections: u32) -> Option<ReadStores> {
     let url = mysql_database().await?;
-    Some(Arc::new(
+    Some(ReadStores::of(
         SqlStore::connect(&url, connections).await.expect("mysql store"),
     ))
 }
 
 /// MySQL with a database of this test's own, migrated.
-pub async fn mysql_store() -> Option<Arc<dyn ReadStore>> {
+pub async fn mysql_store() -> Option<ReadStores> {
     mysql_store_with(8).await
 }
 
@@ -115,7 +115,7 @@ pub async fn embedded(dir: &Path) -> Stack {
     Stack {
         name: "embedded",
         log: embedded_log(dir).await,
-        store: Arc::new(
+        stores: ReadStores::of(
             SqlStore::sqlite(&dir.join("read.db"))
                 .await
                 .expect("sqlite store"),
@@ -130,7 +130,7 @@ pub async fn distributed() -> Option<Stack> {
         Some(Stack {
             name: "distributed",
             log: kafka_log().await?,
-            store: mysql_store().await?,
+            stores: mysql_store().await?,
             blobs: s3_store().await?,
         })
     }
@@ -142,7 +142,7 @@ pub async fn distributed() -> Option<Stack> {
 }
 
 /// Waits until `projection` has read `total` records in all, failing after `patience`.
-pub async fn caught_up(store: &dyn ReadStore, projection: &str, total: u64, patience: std::time::Duration) {
+pub async fn caught_up(store: &dyn ReadModel, projection: &str, total: u64, patience: std::time::Duration) {
     let deadline = std::time::Instant::now() + patience;
     loop {
         let done: u64 = store

@@ -128,7 +128,7 @@ impl Workload {
     }
 
     /// Fails unless every post in `store` has its exact count and last two.
-    pub async fn check(&self, store: &dyn imagegram_readstore::ReadStore) {
+    pub async fn check(&self, store: &dyn imagegram_readstore::ReadModel) {
         for &post in &self.posts {
             let view = store.post(post).await.expect("read post").expect("post exists");
             assert_eq!(view.comment_count, self.counts[&post], "comment count of {post}");

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use imagegram_readstore::{ReadStore, SqlStore};
+use imagegram_readstore::{ReadModel, SqlStore};
 
 use crate::support::{environment, fill_log, value, Infra, BIN};
 use imagegram_testkit::workload::{workload, Rng};
@@ -33,7 +33,7 @@ async fn counts_are_exact_after_kill_9(infra: Infra) {
     let data = tempfile::tempdir().expect("temp dir");
     let work = workload(200, 20_000, 23);
     let total = work.events.len() as u64;
-    let store: Arc<dyn ReadStore> = match value(&env, "IMAGEGRAM_DATABASE_URL") {
+    let store: Arc<dyn ReadModel> = match value(&env, "IMAGEGRAM_DATABASE_URL") {
         Some(url) => Arc::new(SqlStore::connect(url, 2).await.expect("mysql")),
         None => Arc::new(
             SqlStore::sqlite(&data.path().join("read.db"))

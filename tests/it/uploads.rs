@@ -230,7 +230,7 @@ async fn the_sweep_deletes_expired_uploads(stack: imagegram_testkit::Stack) {
     };
     let (old, fresh) = (upload(now - 1), upload(now + 3_600_000_000));
     for u in [&old, &fresh] {
-        stack.store.create_upload(u).await.expect("create");
+        stack.stores.uploads.create_upload(u).await.expect("create");
         let key = format!("uploads/{}/{}", u.id.simple(), u.parts[0]);
         stack
             .blobs
@@ -238,14 +238,20 @@ async fn the_sweep_deletes_expired_uploads(stack: imagegram_testkit::Stack) {
             .await
             .expect("part");
     }
-    assert!(imagegram_ingest::tus::sweep_expired(&*stack.store, &*stack.blobs).await >= 1);
-    assert_eq!(stack.store.upload(old.id).await.expect("read"), None);
+    assert!(imagegram_ingest::tus::sweep_expired(&*stack.stores.uploads, &*stack.blobs).await >= 1);
+    assert_eq!(stack.stores.uploads.upload(old.id).await.expect("read"), None);
     let gone = stack
         .blobs
         .get(&format!("uploads/{}/{}", old.id.simple(), old.parts[0]))
         .await;
     assert!(gone.is_err(), "the expired upload's bytes are deleted");
-    assert!(stack.store.upload(fresh.id).await.expect("read").is_some());
+    assert!(stack
+        .stores
+        .uploads
+        .upload(fresh.id)
+        .await
+        .expect("read")
+        .is_some());
 }
 
 mod sweep {

@@ -34,7 +34,7 @@ pub async fn publish_comment(
     };
     match key {
         None => work.await.map(|(stored, ())| Guarded::Ran(stored, ())),
-        Some(key) => idempotency::run_once(state.store.clone(), user, &key, &hash, work).await,
+        Some(key) => idempotency::run_once(state.requests.clone(), user, &key, &hash, work).await,
     }
 }
 
@@ -48,7 +48,7 @@ async fn add_comment_event(
     key: Option<&str>,
 ) -> Result<(Stored, ()), Problem> {
     let post = state
-        .store
+        .read_model
         .post(post_id)
         .await
         .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;

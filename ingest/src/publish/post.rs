@@ -62,7 +62,7 @@ pub async fn publish_post(state: &AppState, posting: Posting) -> Result<Guarded<
         let (stored, outcomes) = work.await?;
         return Ok(Guarded::Ran(stored, outcomes));
     };
-    let guarded = idempotency::run_once(state.store.clone(), &user, &key, &hash, work).await;
+    let guarded = idempotency::run_once(state.requests.clone(), &user, &key, &hash, work).await;
     if !matches!(guarded, Ok(Guarded::Ran(..))) {
         let _ = state.blobs.delete(&landing).await;
     }
@@ -153,7 +153,7 @@ pub async fn await_outcome(
         return Some(Outcome::Failed(reason));
     }
     while tokio::time::Instant::now() < deadline {
-        if let Ok(Some(view)) = state.store.post(post_id).await {
+        if let Ok(Some(view)) = state.read_model.post(post_id).await {
             if view.status == PostStatus::Published {
                 return Some(Outcome::Published(view));
             }

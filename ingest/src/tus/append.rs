@@ -109,7 +109,7 @@ async fn store_part(
     }
     upload.expires_at = expiry();
     if !state
-        .store
+        .uploads
         .advance_upload(&upload, from)
         .await
         .map_err(unavailable)?

@@ -68,7 +68,7 @@ pub async fn options() -> Response {
 /// 412 first if the request does not speak tus 1.0.
 async fn owned(state: &AppState, user: &str, headers: &HeaderMap, id: Uuid) -> Result<Upload, Problem> {
     protocol::check_version(headers)?;
-    match state.store.upload(id).await.map_err(unavailable)? {
+    match state.uploads.upload(id).await.map_err(unavailable)? {
         Some(upload) if upload.owner == user && upload.expires_at > imagegram_schemas::now_us() => Ok(upload),
         _ => Err(Problem::client(
             StatusCode::NOT_FOUND,
@@ -117,7 +117,7 @@ pub async fn create(
         expires_at: expiry(),
         post_id: None,
     };
-    state.store.create_upload(&upload).await.map_err(unavailable)?;
+    state.uploads.create_upload(&upload).await.map_err(unavailable)?;
     let location = format!("/v1/uploads/{}", upload.id);
     let with_body = headers
         .get(header::CONTENT_TYPE)
@@ -208,6 +208,6 @@ pub async fn delete(
     if upload.post_id.is_none() {
         chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
     }
-    state.store.delete_upload(id).await.map_err(unavailable)?;
+    state.uploads.delete_upload(id).await.map_err(unavailable)?;
     Ok(with_headers(StatusCode::NO_CONTENT, Vec::new()))
 }

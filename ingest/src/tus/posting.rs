@@ -85,7 +85,7 @@ pub async fn make_post(
         }
     }
     state
-        .store
+        .uploads
         .set_upload_post(upload.id, post_id)
         .await
         .map_err(unavailable)?;
@@ -112,7 +112,7 @@ pub async fn from_upload(
         .map_err(|e| Problem::client(StatusCode::BAD_REQUEST, "bad-json", e.to_string()))?;
     publish::check_caption(&request.caption)
         .map_err(|why| Problem::client(StatusCode::BAD_REQUEST, "bad-caption", why))?;
-    let upload = match state.store.upload(request.upload_id).await {
+    let upload = match state.uploads.upload(request.upload_id).await {
         Ok(Some(upload)) if upload.owner == user => upload,
         Ok(_) => {
             return Err(Problem::client(
@@ -134,7 +134,7 @@ pub async fn from_upload(
     let mut outcomes = state.notifications.subscribe(&user);
     let post = make_post(&state, &user, &upload, request.caption).await?;
     let accepted = async {
-        let body = match state.store.post(post).await.ok().flatten() {
+        let body = match state.read_model.post(post).await.ok().flatten() {
             Some(view) => serde_json::to_value(PostJson::of(&view)).unwrap_or_default(),
             None => serde_json::json!({ "id": post }),
         };

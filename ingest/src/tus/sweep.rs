@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_blobstore::BlobStore;
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::UploadSessions;
 use tokio_util::sync::CancellationToken;
 
 use super::chunks::delete_chunks;
 
 /// Deletes what expired before now; the number deleted.
-pub async fn sweep_expired(store: &dyn ReadStore, blobs: &dyn BlobStore) -> usize {
+pub async fn sweep_expired(store: &dyn UploadSessions, blobs: &dyn BlobStore) -> usize {
     let expired = match store.expired_uploads(imagegram_schemas::now_us(), 500).await {
         Ok(expired) => expired,
         Err(e) => {
@@ -35,7 +35,12 @@ pub async fn sweep_expired(store: &dyn ReadStore, blobs: &dyn BlobStore) -> usiz
 }
 
 /// Sweeps every `every` until `stop`.
-pub fn start(store: Arc<dyn ReadStore>, blobs: Arc<dyn BlobStore>, every: Duration, stop: CancellationToken) {
+pub fn start(
+    store: Arc<dyn UploadSessions>,
+    blobs: Arc<dyn BlobStore>,
+    every: Duration,
+    stop: CancellationToken,
+) {
     tokio::spawn(async move {
         loop {
             tokio::select! {

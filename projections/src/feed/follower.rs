@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_eventlog::{EventLog, Position};
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::ReadModel;
 use imagegram_schemas::{decode, topics, Event};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -25,7 +25,7 @@ const PATIENCE: Duration = Duration::from_secs(5);
 /// Loads the feed and keeps it fresh. The log's ends are taken before the
 /// load, so a change applied during the load is followed all the same.
 pub async fn start(
-    store: Arc<dyn ReadStore>,
+    store: Arc<dyn ReadModel>,
     log: Arc<dyn EventLog>,
     stop: CancellationToken,
 ) -> Result<Arc<Feed>, ProjectionError> {
@@ -76,7 +76,7 @@ pub async fn start(
 }
 
 async fn wait_until_applied(
-    store: &dyn ReadStore,
+    store: &dyn ReadModel,
     needed: &HashMap<(String, u32), u64>,
     stop: &CancellationToken,
 ) {

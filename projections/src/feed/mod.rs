@@ -8,7 +8,7 @@ mod ranking;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use imagegram_readstore::{FeedKey, PostStatus, PostView, ReadStore};
+use imagegram_readstore::{FeedKey, PostStatus, PostView, ReadModel};
 use moka::sync::Cache;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use crate::ProjectionError;
 pub const SNAPSHOT_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 pub struct Feed {
-    store: Arc<dyn ReadStore>,
+    store: Arc<dyn ReadModel>,
     live: RwLock<Live>,
     /// Snapshots handed out, by version; each shares all unchanged nodes
     /// with the live ranking and with the others.
@@ -36,7 +36,7 @@ struct Live {
 
 impl Feed {
     /// Loads the ranking of every published post from the read store.
-    pub async fn load(store: Arc<dyn ReadStore>) -> Result<Arc<Feed>, ProjectionError> {
+    pub async fn load(store: Arc<dyn ReadModel>) -> Result<Arc<Feed>, ProjectionError> {
         let mut ranking = Ranking::default();
         let mut after = None;
         let posts = Cache::builder().max_capacity(200_000).build();

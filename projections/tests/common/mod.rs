@@ -9,13 +9,17 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs the live projector until it has read `total` records, then stops it.
 pub async fn project(stack: &Stack, total: u64) {
-    let projector = Projector::new(Arc::clone(&stack.log), Arc::clone(&stack.store), READ_MODEL);
+    let projector = Projector::new(
+        Arc::clone(&stack.log),
+        Arc::clone(&stack.stores.model),
+        READ_MODEL,
+    );
     let stop = CancellationToken::new();
     let running = tokio::spawn({
         let stop = stop.clone();
         async move { projector.run(stop).await }
     });
-    imagegram_testkit::caught_up(&*stack.store, READ_MODEL, total, Duration::from_secs(120)).await;
+    imagegram_testkit::caught_up(&*stack.stores.model, READ_MODEL, total, Duration::from_secs(120)).await;
     stop.cancel();
     running
         .await

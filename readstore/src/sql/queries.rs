@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{text, text_or_null, SqlStore};
+use super::store::{text, text_or_null, SqlStore};
 use crate::{CommentState, CommentView, FeedKey, PostStatus, PostView, StoreError};
 
 fn select_post(store: &SqlStore) -> String {

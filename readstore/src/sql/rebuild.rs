@@ -6,7 +6,8 @@
 
 use sqlx::Row;
 
-use super::{Dialect, SqlStore, Tables};
+use super::dialect::Dialect;
+use super::store::{SqlStore, Tables};
 use crate::{Counts, StoreError};
 
 const SHADOW: &str = "_next";
@@ -70,7 +71,7 @@ impl SqlStore {
                         .iter()
                         .map(|r| Ok((r.try_get::<String, _>("type")?, r.try_get::<String, _>("sql")?)))
                         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                    for ddl in sqlite_shadow_ddl(table, copy, &statements, super::now_us() as u64) {
+                    for ddl in sqlite_shadow_ddl(table, copy, &statements, super::store::now_us() as u64) {
                         sqlx::query(&ddl).execute(&mut *tx).await?;
                     }
                 }

@@ -5,143 +5,130 @@ use std::time::Duration;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{now_us, text_or_null, SqlStore};
-use crate::{Claim, StoreError};
+use async_trait::async_trait;
 
-pub(super) async fn claim(
-    store: &SqlStore,
-    actor: &str,
-    key: &str,
-    hash: &str,
-    lease: Duration,
-) -> Result<Claim, StoreError> {
-    let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
-    // A few rounds at most: a claim released or taken over between our
-    // statements is looked at again.
-    for _ in 0..3 {
-        let now = now_us();
-        let sql = format!(
-            "{} INTO idempotency_keys (actor, idem_key, request_hash, response, created_at, lease_until) \
-             VALUES (?, ?, ?, NULL, ?, ?)",
-            store.dialect.insert_ignore()
-        );
-        let inserted = sqlx::query(&sql)
-            .bind(actor)
-            .bind(key)
-            .bind(hash)
-            .bind(now)
-            .bind(now + lease_us)
-            .execute(&store.pool)
-            .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(Claim::Fresh);
-        }
-        let row = sqlx::query(
-            "SELECT request_hash, response, lease_until FROM idempotency_keys WHERE actor = ? AND idem_key = ?",
-        )
-        .bind(actor)
-        .bind(key)
-        .fetch_optional(&store.pool)
-        .await?;
-        let Some(row) = row else { continue };
-        let stored: String = row.try_get("request_hash")?;
-        let response = text_or_null(&row, "response")?;
-        let lease_until: i64 = row.try_get("lease_until")?;
-        match (stored == hash, response) {
-            (false, _) => return Ok(Claim::Conflict),
-            (true, Some(response)) => return Ok(Claim::Replay(response)),
-            (true, None) if lease_until > now => return Ok(Claim::InFlight),
-            (true, None) => {
-                // Its holder died or vanished: take the claim over, unless
-                // another retry did so first.
-                let taken = sqlx::query(
-                    "UPDATE idempotency_keys SET lease_until = ? \
-                     WHERE actor = ? AND idem_key = ? AND response IS NULL AND lease_until = ?",
-                )
-                .bind(now + lease_us)
+use super::store::{now_us, text_or_null, SqlStore};
+use crate::{Claim, RequestRecords, StoreError};
+
+#[async_trait]
+impl RequestRecords for SqlStore {
+    async fn claim_request(
+        &self,
+        actor: &str,
+        key: &str,
+        hash: &str,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        // A few rounds at most: a claim released or taken over between our
+        // statements is looked at again.
+        for _ in 0..3 {
+            let now = now_us();
+            let sql = format!(
+                "{} INTO idempotency_keys (actor, idem_key, request_hash, response, created_at, lease_until) \
+                 VALUES (?, ?, ?, NULL, ?, ?)",
+                self.dialect.insert_ignore()
+            );
+            let inserted = sqlx::query(&sql)
                 .bind(actor)
                 .bind(key)
-                .bind(lease_until)
-                .execute(&store.pool)
+                .bind(hash)
+                .bind(now)
+                .bind(now + lease_us)
+                .execute(&self.pool)
                 .await?;
-                if taken.rows_affected() == 1 {
-                    return Ok(Claim::Fresh);
+            if inserted.rows_affected() == 1 {
+                return Ok(Claim::Fresh);
+            }
+            let row = sqlx::query(
+                "SELECT request_hash, response, lease_until FROM idempotency_keys WHERE actor = ? AND idem_key = ?",
+            )
+            .bind(actor)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = row else { continue };
+            let stored: String = row.try_get("request_hash")?;
+            let response = text_or_null(&row, "response")?;
+            let lease_until: i64 = row.try_get("lease_until")?;
+            match (stored == hash, response) {
+                (false, _) => return Ok(Claim::Conflict),
+                (true, Some(response)) => return Ok(Claim::Replay(response)),
+                (true, None) if lease_until > now => return Ok(Claim::InFlight),
+                (true, None) => {
+                    // Its holder died or vanished: take the claim over, unless
+                    // another retry did so first.
+                    let taken = sqlx::query(
+                        "UPDATE idempotency_keys SET lease_until = ? \
+                         WHERE actor = ? AND idem_key = ? AND response IS NULL AND lease_until = ?",
+                    )
+                    .bind(now + lease_us)
+                    .bind(actor)
+                    .bind(key)
+                    .bind(lease_until)
+                    .execute(&self.pool)
+                    .await?;
+                    if taken.rows_affected() == 1 {
+                        return Ok(Claim::Fresh);
+                    }
                 }
             }
         }
+        Ok(Claim::InFlight)
     }
-    Ok(Claim::InFlight)
-}
 
-pub(super) async fn renew(
-    store: &SqlStore,
-    actor: &str,
-    key: &str,
-    lease: Duration,
-) -> Result<(), StoreError> {
-    let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
-    sqlx::query(
-        "UPDATE idempotency_keys SET lease_until = ? WHERE actor = ? AND idem_key = ? AND response IS NULL",
-    )
-    .bind(now_us() + lease_us)
-    .bind(actor)
-    .bind(key)
-    .execute(&store.pool)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn complete(
-    store: &SqlStore,
-    actor: &str,
-    key: &str,
-    response: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE idempotency_keys SET response = ? WHERE actor = ? AND idem_key = ?")
-        .bind(response)
+    async fn renew_request(&self, actor: &str, key: &str, lease: Duration) -> Result<(), StoreError> {
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        sqlx::query(
+            "UPDATE idempotency_keys SET lease_until = ? WHERE actor = ? AND idem_key = ? AND response IS NULL",
+        )
+        .bind(now_us() + lease_us)
         .bind(actor)
         .bind(key)
-        .execute(&store.pool)
+        .execute(&self.pool)
         .await?;
-    Ok(())
-}
+        Ok(())
+    }
 
-pub(super) async fn release(store: &SqlStore, actor: &str, key: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE actor = ? AND idem_key = ? AND response IS NULL")
-        .bind(actor)
-        .bind(key)
-        .execute(&store.pool)
-        .await?;
-    Ok(())
-}
+    async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_keys SET response = ? WHERE actor = ? AND idem_key = ?")
+            .bind(response)
+            .bind(actor)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 
-pub(super) async fn is_processed(
-    store: &SqlStore,
-    consumer: &str,
-    event_id: Uuid,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT 1 AS seen FROM processed_events WHERE consumer = ? AND event_id = ?")
-        .bind(consumer)
-        .bind(event_id.to_string())
-        .fetch_optional(&store.pool)
-        .await?;
-    Ok(row.is_some())
-}
+    async fn release_request(&self, actor: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE actor = ? AND idem_key = ? AND response IS NULL")
+            .bind(actor)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 
-pub(super) async fn mark_processed(
-    store: &SqlStore,
-    consumer: &str,
-    event_id: Uuid,
-) -> Result<(), StoreError> {
-    let sql = format!(
-        "{} INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, ?)",
-        store.dialect.insert_ignore()
-    );
-    sqlx::query(&sql)
-        .bind(consumer)
-        .bind(event_id.to_string())
-        .bind(now_us())
-        .execute(&store.pool)
-        .await?;
-    Ok(())
+    async fn is_processed(&self, consumer: &str, event_id: Uuid) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 AS seen FROM processed_events WHERE consumer = ? AND event_id = ?")
+            .bind(consumer)
+            .bind(event_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn mark_processed(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError> {
+        let sql = format!(
+            "{} INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, ?)",
+            self.dialect.insert_ignore()
+        );
+        sqlx::query(&sql)
+            .bind(consumer)
+            .bind(event_id.to_string())
+            .bind(now_us())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }

@@ -5,8 +5,10 @@
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{text, SqlStore};
-use crate::{StoreError, Upload};
+use async_trait::async_trait;
+
+use super::store::{text, SqlStore};
+use crate::{StoreError, Upload, UploadSessions};
 
 const COLUMNS: &str =
     "id, owner, upload_length, upload_offset, parts, metadata, created_at, expires_at, post_id";
@@ -30,74 +32,77 @@ fn upload_of(row: &sqlx::any::AnyRow) -> Result<Upload, StoreError> {
     })
 }
 
-pub(super) async fn create(store: &SqlStore, upload: &Upload) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO uploads ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
-    ))
-    .bind(upload.id.to_string())
-    .bind(&upload.owner)
-    .bind(upload.length.map(|v| v as i64))
-    .bind(upload.offset as i64)
-    .bind(upload.parts.join("\n"))
-    .bind(&upload.metadata)
-    .bind(upload.created_at)
-    .bind(upload.expires_at)
-    .execute(&store.pool)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<Upload>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM uploads WHERE id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&store.pool)
+#[async_trait]
+impl UploadSessions for SqlStore {
+    async fn create_upload(&self, upload: &Upload) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO uploads ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+        ))
+        .bind(upload.id.to_string())
+        .bind(&upload.owner)
+        .bind(upload.length.map(|v| v as i64))
+        .bind(upload.offset as i64)
+        .bind(upload.parts.join("\n"))
+        .bind(&upload.metadata)
+        .bind(upload.created_at)
+        .bind(upload.expires_at)
+        .execute(&self.pool)
         .await?;
-    row.as_ref().map(upload_of).transpose()
-}
+        Ok(())
+    }
 
-/// Moves the offset from `from` to `upload.offset` (and stores the length
-/// and parts); `false` if the offset was no longer `from`.
-pub(super) async fn advance(store: &SqlStore, upload: &Upload, from: u64) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
-        "UPDATE uploads SET upload_offset = ?, upload_length = ?, parts = ?, expires_at = ? \
-         WHERE id = ? AND upload_offset = ?",
-    )
-    .bind(upload.offset as i64)
-    .bind(upload.length.map(|v| v as i64))
-    .bind(upload.parts.join("\n"))
-    .bind(upload.expires_at)
-    .bind(upload.id.to_string())
-    .bind(from as i64)
-    .execute(&store.pool)
-    .await?
-    .rows_affected();
-    Ok(moved == 1)
-}
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM uploads WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(upload_of).transpose()
+    }
 
-pub(super) async fn set_post(store: &SqlStore, id: Uuid, post: Uuid) -> Result<(), StoreError> {
-    sqlx::query("UPDATE uploads SET post_id = ? WHERE id = ?")
-        .bind(post.to_string())
-        .bind(id.to_string())
-        .execute(&store.pool)
+    /// Moves the offset from `from` to `upload.offset` (and stores the length
+    /// and parts); `false` if the offset was no longer `from`.
+    async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError> {
+        let moved = sqlx::query(
+            "UPDATE uploads SET upload_offset = ?, upload_length = ?, parts = ?, expires_at = ? \
+             WHERE id = ? AND upload_offset = ?",
+        )
+        .bind(upload.offset as i64)
+        .bind(upload.length.map(|v| v as i64))
+        .bind(upload.parts.join("\n"))
+        .bind(upload.expires_at)
+        .bind(upload.id.to_string())
+        .bind(from as i64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(moved == 1)
+    }
+
+    async fn set_upload_post(&self, id: Uuid, post: Uuid) -> Result<(), StoreError> {
+        sqlx::query("UPDATE uploads SET post_id = ? WHERE id = ?")
+            .bind(post.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_upload(&self, id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM uploads WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE expires_at < ? LIMIT ?"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
         .await?;
-    Ok(())
-}
-
-pub(super) async fn delete(store: &SqlStore, id: Uuid) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM uploads WHERE id = ?")
-        .bind(id.to_string())
-        .execute(&store.pool)
-        .await?;
-    Ok(())
-}
-
-pub(super) async fn expired(store: &SqlStore, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM uploads WHERE expires_at < ? LIMIT ?"
-    ))
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await?;
-    rows.iter().map(upload_of).collect()
+        rows.iter().map(upload_of).collect()
+    }
 }

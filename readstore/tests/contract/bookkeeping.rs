@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_eventlog::Position;
-use imagegram_readstore::{Advance, Claim, ReadStore, StoreError, Upload};
+use imagegram_readstore::{Advance, Claim, ReadStores, RequestRecords, StoreError, Upload};
 use uuid::Uuid;
 
 use super::Events;
@@ -12,7 +12,7 @@ use super::Events;
 /// Longer than any test runs: a claim held this long stays in flight.
 const LEASE: Duration = Duration::from_secs(600);
 
-async fn claim(store: &dyn ReadStore, user: &str, key: &str, hash: &str, lease: Duration) -> Claim {
+async fn claim(store: &dyn RequestRecords, user: &str, key: &str, hash: &str, lease: Duration) -> Claim {
     store.claim_request(user, key, hash, lease).await.expect("claim")
 }
 
@@ -25,7 +25,8 @@ fn advance(topic: &str, partition: u32, from: u64, to: u64) -> Advance {
     }
 }
 
-pub async fn positions_commit_with_the_batch(store: Arc<dyn ReadStore>) {
+pub async fn positions_commit_with_the_batch(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let (_, events) = ev.published("ann", "p");
     assert!(store.positions("proj-a").await.expect("read").is_empty());
@@ -53,7 +54,8 @@ pub async fn positions_commit_with_the_batch(store: Arc<dyn ReadStore>) {
     );
 }
 
-pub async fn a_second_projector_backs_off_and_applies_nothing(store: Arc<dyn ReadStore>) {
+pub async fn a_second_projector_backs_off_and_applies_nothing(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let (post, mut events) = ev.published("ann", "p");
     store
@@ -84,7 +86,8 @@ pub async fn a_second_projector_backs_off_and_applies_nothing(store: Arc<dyn Rea
     );
 }
 
-pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
+pub async fn idempotency_claims(stores: ReadStores) {
+    let store = stores.requests;
     let key = Uuid::new_v4().to_string();
     assert_eq!(claim(&*store, "ann", &key, "h1", LEASE).await, Claim::Fresh);
     assert_eq!(claim(&*store, "ann", &key, "h1", LEASE).await, Claim::InFlight);
@@ -118,7 +121,8 @@ pub async fn idempotency_claims(store: Arc<dyn ReadStore>) {
     );
 }
 
-pub async fn concurrent_claims_have_one_winner(store: Arc<dyn ReadStore>) {
+pub async fn concurrent_claims_have_one_winner(stores: ReadStores) {
+    let store = stores.requests;
     let key = Uuid::new_v4().to_string();
     let mut tasks = Vec::new();
     for _ in 0..12 {
@@ -138,7 +142,8 @@ pub async fn concurrent_claims_have_one_winner(store: Arc<dyn ReadStore>) {
 
 /// A claim whose lease ran out unanswered (its holder died or its client
 /// left) is taken over by exactly one of the retries racing for it.
-pub async fn an_expired_claim_is_taken_over_once(store: Arc<dyn ReadStore>) {
+pub async fn an_expired_claim_is_taken_over_once(stores: ReadStores) {
+    let store = stores.requests;
     let key = Uuid::new_v4().to_string();
     let ann_claims = |lease| {
         let (store, key) = (Arc::clone(&store), key.clone());
@@ -189,7 +194,8 @@ pub async fn an_expired_claim_is_taken_over_once(store: Arc<dyn ReadStore>) {
     );
 }
 
-pub async fn processed_marks(store: Arc<dyn ReadStore>) {
+pub async fn processed_marks(stores: ReadStores) {
+    let store = stores.requests;
     let id = Uuid::new_v4();
     assert!(!store.is_processed("conv", id).await.expect("read"));
     store.mark_processed("conv", id).await.expect("mark");
@@ -201,7 +207,8 @@ pub async fn processed_marks(store: Arc<dyn ReadStore>) {
     assert!(!store.is_processed("other", id).await.expect("read"));
 }
 
-pub async fn uploads_advance_by_compare_and_set(store: Arc<dyn ReadStore>) {
+pub async fn uploads_advance_by_compare_and_set(stores: ReadStores) {
+    let store = stores.uploads;
     let mut upload = Upload {
         id: Uuid::new_v4(),
         owner: "ann".into(),

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use imagegram_readstore::ReadStore;
+use imagegram_readstore::ReadModel;
 use imagegram_schemas::*;
 use uuid::Uuid;
 
@@ -89,7 +89,7 @@ impl Events {
     }
 }
 
-async fn apply(store: &dyn ReadStore, events: &[Event]) {
+async fn apply(store: &dyn ReadModel, events: &[Event]) {
     store.apply("contract", events, &[]).await.expect("apply");
 }
 

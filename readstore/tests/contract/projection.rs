@@ -1,13 +1,12 @@
 //! How events become posts, comments and the feed.
 
-use std::sync::Arc;
-
-use imagegram_readstore::{FeedKey, PostStatus, ReadStore};
+use imagegram_readstore::{FeedKey, PostStatus, ReadModel, ReadStores};
 use uuid::Uuid;
 
 use super::{apply, Events};
 
-pub async fn uploads_publish_or_fail(store: Arc<dyn ReadStore>) {
+pub async fn uploads_publish_or_fail(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let (ok, fail, pending) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     apply(
@@ -43,7 +42,8 @@ pub async fn uploads_publish_or_fail(store: Arc<dyn ReadStore>) {
     assert_eq!(store.post(Uuid::new_v4()).await.expect("read"), None);
 }
 
-pub async fn results_that_arrive_before_the_upload_wait_for_it(store: Arc<dyn ReadStore>) {
+pub async fn results_that_arrive_before_the_upload_wait_for_it(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let post = Uuid::new_v4();
     let converted = ev.converted(post);
@@ -63,7 +63,8 @@ pub async fn results_that_arrive_before_the_upload_wait_for_it(store: Arc<dyn Re
     );
 }
 
-pub async fn feed_order_and_tie_breaks(store: Arc<dyn ReadStore>) {
+pub async fn feed_order_and_tie_breaks(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let mut posts = Vec::new();
     let mut events = Vec::new();
@@ -92,7 +93,8 @@ pub async fn feed_order_and_tie_breaks(store: Arc<dyn ReadStore>) {
     assert_eq!(walked, page, "keyset pages add up to the whole feed");
 }
 
-pub async fn last_two_comments_follow_adds_and_deletes(store: Arc<dyn ReadStore>) {
+pub async fn last_two_comments_follow_adds_and_deletes(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let (post, events) = ev.published("ann", "p");
     apply(&*store, &events).await;
@@ -114,7 +116,8 @@ pub async fn last_two_comments_follow_adds_and_deletes(store: Arc<dyn ReadStore>
     assert_eq!(deleted(&*store, post, ids[2]).await, Some(true));
 }
 
-pub async fn only_the_author_deletes_a_comment(store: Arc<dyn ReadStore>) {
+pub async fn only_the_author_deletes_a_comment(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let (post, mut events) = ev.published("ann", "p");
     let (comment, added) = ev.comment("bob", post, "mine");
@@ -130,7 +133,8 @@ pub async fn only_the_author_deletes_a_comment(store: Arc<dyn ReadStore>) {
     assert_eq!(deleted(&*store, post, comment).await, Some(false));
 }
 
-pub async fn duplicates_have_their_effect_once(store: Arc<dyn ReadStore>) {
+pub async fn duplicates_have_their_effect_once(stores: ReadStores) {
+    let store = stores.model;
     let mut ev = Events::new();
     let (post, mut events) = ev.published("ann", "p");
     let (comment, added) = ev.comment("bob", post, "hi");
@@ -151,20 +155,20 @@ pub async fn duplicates_have_their_effect_once(store: Arc<dyn ReadStore>) {
 }
 
 /// The ids on the feed's first page of ten.
-async fn first_page_ids(store: &dyn ReadStore) -> Vec<Uuid> {
+async fn first_page_ids(store: &dyn ReadModel) -> Vec<Uuid> {
     let page = store.feed(None, 10).await.expect("feed");
     page.iter().map(|p| p.id).collect()
 }
 
 /// A post's comment count and the text of its last comments, newest first.
-async fn count_and_last(store: &dyn ReadStore, post: Uuid) -> (i64, Vec<String>) {
+async fn count_and_last(store: &dyn ReadModel, post: Uuid) -> (i64, Vec<String>) {
     let view = store.post(post).await.expect("read").expect("post");
     let texts = view.last_comments.into_iter().map(|c| c.content).collect();
     (view.comment_count, texts)
 }
 
 /// Whether a comment is marked deleted, or `None` when the store never saw it.
-async fn deleted(store: &dyn ReadStore, post: Uuid, comment: Uuid) -> Option<bool> {
+async fn deleted(store: &dyn ReadModel, post: Uuid, comment: Uuid) -> Option<bool> {
     let found = store.comment(post, comment).await.expect("read");
     found.map(|c| c.deleted)
 }

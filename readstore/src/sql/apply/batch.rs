@@ -4,7 +4,7 @@
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::sql::SqlStore;
+use crate::sql::store::SqlStore;
 use crate::{Advance, Applied, StoreError};
 
 pub(crate) struct Batch<'a> {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::batch::Batch;
 use super::comment_plan::{newest_first, Stored};
-use crate::sql::{now_us, text};
+use crate::sql::store::{now_us, text};
 use crate::{CommentView, StoreError};
 
 /// Rows per statement.

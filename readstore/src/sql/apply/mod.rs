@@ -14,7 +14,7 @@ use imagegram_eventlog::Position;
 use imagegram_schemas::Event;
 use sqlx::Row;
 
-use super::SqlStore;
+use super::store::SqlStore;
 use crate::{Advance, Applied, StoreError};
 use batch::Batch;
 use comment_plan::CommentEvent;

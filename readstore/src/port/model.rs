@@ -1,4 +1,4 @@
-//! The read-store port.
+//! The read model: what the projections write and the queries read.
 
 use async_trait::async_trait;
 use imagegram_eventlog::Position;
@@ -112,25 +112,6 @@ pub struct Applied {
     pub touched: Vec<Uuid>,
 }
 
-/// A resumable upload in progress (or complete).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upload {
-    pub id: Uuid,
-    pub owner: String,
-    /// `None` while the client defers the length.
-    pub length: Option<u64>,
-    pub offset: u64,
-    /// Names of the chunk objects holding the bytes so far, in order.
-    pub parts: Vec<String>,
-    /// `Upload-Metadata` as the client sent it.
-    pub metadata: String,
-    /// Microseconds since the epoch.
-    pub created_at: i64,
-    pub expires_at: i64,
-    /// The post made from it, once complete.
-    pub post_id: Option<Uuid>,
-}
-
 /// What the read tables hold, for checking a rebuild.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -145,22 +126,10 @@ pub struct Counts {
     pub rejected: i64,
 }
 
-/// The answer to claiming an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// First use: go ahead, then `complete_request`.
-    Fresh,
-    /// Seen with the same request: here is the stored answer.
-    Replay(String),
-    /// Seen with the same request, still being handled (its lease runs).
-    InFlight,
-    /// Seen with a different request.
-    Conflict,
-}
-
-/// Read tables and the state kept beside them.
+/// The read tables: projections apply events to them, queries read them,
+/// a rebuild fills fresh copies and swaps them in.
 #[async_trait]
-pub trait ReadStore: Send + Sync {
+pub trait ReadModel: Send + Sync {
     /// `mysql` or `sqlite`.
     fn backend(&self) -> &'static str;
 
@@ -187,43 +156,12 @@ pub trait ReadStore: Send + Sync {
     /// Published posts in feed order, after `after` when given.
     async fn feed(&self, after: Option<FeedKey>, limit: u32) -> Result<Vec<PostView>, StoreError>;
 
-    /// Claims `(actor, key)` for a request whose body hashes to `hash`,
-    /// held for `lease`. A claim whose lease ran out without an answer (its
-    /// holder died or vanished) is taken over by the next claim: `Fresh`.
-    async fn claim_request(
-        &self,
-        actor: &str,
-        key: &str,
-        hash: &str,
-        lease: std::time::Duration,
-    ) -> Result<Claim, StoreError>;
-
-    /// Holds an unanswered claim for `lease` more from now.
-    async fn renew_request(
-        &self,
-        actor: &str,
-        key: &str,
-        lease: std::time::Duration,
-    ) -> Result<(), StoreError>;
-
-    /// Stores the answer to a claimed request.
-    async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError>;
-
-    /// Forgets a claim whose request failed, so a retry can run.
-    async fn release_request(&self, actor: &str, key: &str) -> Result<(), StoreError>;
-
-    /// Whether `consumer` already handled `event_id`.
-    async fn is_processed(&self, consumer: &str, event_id: Uuid) -> Result<bool, StoreError>;
-
-    /// Records that `consumer` handled `event_id`.
-    async fn mark_processed(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError>;
-
     async fn check(&self) -> Result<(), StoreError>;
 
     /// This store over fresh, empty shadow copies of the read tables, for a
     /// rebuild to fill while the live ones keep serving; `projection`'s
     /// positions (the rebuild's own) start again from nothing.
-    async fn shadow(&self, projection: &str) -> Result<std::sync::Arc<dyn ReadStore>, StoreError>;
+    async fn shadow(&self, projection: &str) -> Result<std::sync::Arc<dyn ReadModel>, StoreError>;
 
     /// On a shadow store: swaps its tables in for the live ones atomically
     /// and gives projection `from`'s positions to `to`.
@@ -231,19 +169,4 @@ pub trait ReadStore: Send + Sync {
 
     /// What this store's read tables hold.
     async fn counts(&self) -> Result<Counts, StoreError>;
-
-    async fn create_upload(&self, upload: &Upload) -> Result<(), StoreError>;
-
-    async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
-
-    /// Stores `upload`'s new offset, length and parts if its offset is still
-    /// `from`; `false` (nothing changed) if another request moved it.
-    async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError>;
-
-    async fn set_upload_post(&self, id: Uuid, post: Uuid) -> Result<(), StoreError>;
-
-    async fn delete_upload(&self, id: Uuid) -> Result<(), StoreError>;
-
-    /// Uploads whose `expires_at` is before `now`, at most `limit`.
-    async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError>;
 }

@@ -1,0 +1,44 @@
+//! Upload sessions: the state of resumable (tus) uploads.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// A resumable upload in progress (or complete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: Uuid,
+    pub owner: String,
+    /// `None` while the client defers the length.
+    pub length: Option<u64>,
+    pub offset: u64,
+    /// Names of the chunk objects holding the bytes so far, in order.
+    pub parts: Vec<String>,
+    /// `Upload-Metadata` as the client sent it.
+    pub metadata: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The post made from it, once complete.
+    pub post_id: Option<Uuid>,
+}
+
+/// Resumable uploads in progress.
+#[async_trait]
+pub trait UploadSessions: Send + Sync {
+    async fn create_upload(&self, upload: &Upload) -> Result<(), StoreError>;
+
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
+
+    /// Stores `upload`'s new offset, length and parts if its offset is still
+    /// `from`; `false` (nothing changed) if another request moved it.
+    async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError>;
+
+    async fn set_upload_post(&self, id: Uuid, post: Uuid) -> Result<(), StoreError>;
+
+    async fn delete_upload(&self, id: Uuid) -> Result<(), StoreError>;
+
+    /// Uploads whose `expires_at` is before `now`, at most `limit`.
+    async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError>;
+}
