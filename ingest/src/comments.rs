@@ -1,7 +1,6 @@
 //! Comments: add (`POST /v1/posts/{id}/comments`, old `POST /comment`) and
 //! delete your own (`DELETE /v1/posts/{id}/comments/{comment_id}`).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::User;
 use crate::consistency;
 use crate::idempotency::{self, Guarded};
+use crate::json_body::JsonBody;
 use crate::publish::{self, append};
 use crate::state::AppState;
 use crate::views::{CommentJson, NewComment};
@@ -50,15 +50,8 @@ pub async fn add_comment(
     user: User,
     Path(post_id): Path<Uuid>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(request): JsonBody<NewComment>,
 ) -> Result<Response, Problem> {
-    let request: NewComment = serde_json::from_slice(&body).map_err(|e| {
-        Problem::client(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            format!("expected {{\"content\": \"…\"}}: {e}"),
-        )
-    })?;
     add(state, user, post_id, &request.content, &headers).await
 }
 
@@ -99,7 +92,7 @@ pub async fn delete_comment(
             .read_model
             .comment(post_id, comment_id)
             .await
-            .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))
+            .map_err(Problem::from)
     };
     let mut found = lookup().await?;
     if found.is_none() {

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-use crate::Problem;
+use crate::{IngestError, Problem};
 
 /// How long a claim holds without being renewed: after a gateway dies
 /// mid-request, its keys answer 409 for at most this long.
@@ -155,10 +155,7 @@ where
 {
     let (user, key, hash) = (user.to_owned(), key.to_owned(), hash.to_owned());
     let guarded = async move {
-        let claim = store
-            .claim_request(&user, &key, &hash, LEASE)
-            .await
-            .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+        let claim = store.claim_request(&user, &key, &hash, LEASE).await?;
         if let Some(earlier) = earlier(claim)? {
             return Ok(Guarded::Earlier(earlier));
         }
@@ -173,26 +170,18 @@ where
             }
             Err(_panic) => {
                 release(&*store, &user, &key).await;
-                Err(Problem::server(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &"the request's work panicked",
-                ))
+                Err(IngestError::Broken("the request's work panicked").into())
             }
         }
     };
-    tokio::spawn(guarded.instrument(tracing::Span::current()))
-        .await
-        .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?
+    tokio::spawn(guarded.instrument(tracing::Span::current())).await?
 }
 
 /// What an earlier request decides, for a claim that is not ours to run.
 fn earlier(claim: Claim) -> Result<Option<Earlier>, Problem> {
     Ok(Some(match claim {
         Claim::Fresh => return Ok(None),
-        Claim::Replay(text) => Earlier::Replay(
-            serde_json::from_str(&text)
-                .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?,
-        ),
+        Claim::Replay(text) => Earlier::Replay(serde_json::from_str(&text)?),
         Claim::Conflict => Earlier::Conflict,
         Claim::InFlight => Earlier::InFlight,
     }))

@@ -3,7 +3,6 @@
 //! counterparts do; its feed answers in its original shape and takes its
 //! original cursors (a position in the feed) as well as opaque ones.
 
-use axum::body::Bytes;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::User;
+use crate::json_body::JsonBody;
 use crate::state::AppState;
 use crate::Problem;
 
@@ -42,15 +42,8 @@ pub async fn comment(
     State(state): State<AppState>,
     user: User,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(request): JsonBody<OldComment>,
 ) -> Result<Response, Problem> {
-    let request: OldComment = serde_json::from_slice(&body).map_err(|e| {
-        Problem::client(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            format!("expected {{\"image_id\", \"comment\"}}: {e}"),
-        )
-    })?;
     crate::comments::add(state, user, request.image_id, &request.comment, &headers).await
 }
 
@@ -154,14 +147,12 @@ pub async fn old_feed(
         .filter(|c| !c.is_empty())
         .map(parse_cursor)
         .transpose()?;
-    let unavailable =
-        |e: imagegram_readstore::StoreError| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e);
     let (page, next_cursor) = match cursor {
         Some(OldCursor::Position(at)) => {
             let ranking = state.feed.live();
             let keys = ranking.page_at(at, limit);
             let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
-            let mut page = state.read_model.posts(&ids).await.map_err(unavailable)?;
+            let mut page = state.read_model.posts(&ids).await?;
             page.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
             let more = keys.last().is_some_and(|last| ranking.has_after(*last));
             (page, more.then(|| (at + keys.len()).to_string()))
@@ -171,11 +162,7 @@ pub async fn old_feed(
                 Some(OldCursor::After(key)) => Some(key),
                 _ => None,
             };
-            let mut page = state
-                .read_model
-                .feed(after, limit as u32 + 1)
-                .await
-                .map_err(unavailable)?;
+            let mut page = state.read_model.feed(after, limit as u32 + 1).await?;
             let more = page.len() > limit;
             page.truncate(limit);
             let next = page.last().filter(|_| more).map(|p| encode_cursor(&p.feed_key()));

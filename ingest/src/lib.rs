@@ -38,7 +38,9 @@
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
 //! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors,
 //!   every error answer made one.
-//! - `error.rs`: [`IngestError`], this crate's one error type.
+//! - `json_body.rs`: the JSON body extractor; its rejections are problems.
+//! - `error.rs`: [`IngestError`], this crate's one error type, with its
+//!   retry hint; `problem.rs` turns it into the answer, in one place.
 
 mod admin;
 mod auth;
@@ -50,6 +52,7 @@ mod feed;
 mod gateway;
 mod health;
 mod idempotency;
+mod json_body;
 mod legacy;
 mod notifications;
 mod openapi;

@@ -8,6 +8,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::IngestError;
+
 /// RFC 9457 problem details.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Problem {
@@ -19,6 +21,10 @@ pub struct Problem {
     /// The resource this problem is about, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// Seconds to wait before retrying (the `Retry-After` header), when a
+    /// retry can help.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -30,6 +36,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             instance: None,
+            retry_after: None,
         };
         tracing::debug!(status = problem.status, detail = %problem.detail, "client error");
         problem
@@ -45,6 +52,7 @@ impl Problem {
             status: status.as_u16(),
             detail: format!("the request could not be completed; incident {incident}"),
             instance: None,
+            retry_after: None,
         }
     }
 
@@ -59,9 +67,51 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
+
+/// A failure of the gateway's own, answered without its internals: 503
+/// with `Retry-After` when a retry can help, else 500.
+impl From<IngestError> for Problem {
+    fn from(e: IngestError) -> Problem {
+        if e.is_transient() {
+            let mut problem = Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e);
+            problem.retry_after = Some(1);
+            problem
+        } else {
+            Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e)
+        }
+    }
+}
+
+/// Each error a handler meets answers through [`IngestError`], so `?`
+/// is the whole mapping.
+macro_rules! problem_via_ingest_error {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for Problem {
+            fn from(e: $error) -> Problem {
+                IngestError::from(e).into()
+            }
+        })*
+    };
+}
+
+problem_via_ingest_error!(
+    imagegram_eventlog::LogError,
+    imagegram_blobstore::BlobError,
+    imagegram_readstore::StoreError,
+    imagegram_schemas::SchemaError,
+    serde_json::Error,
+    imagegram_projections::ProjectionError,
+    tokio::task::JoinError,
+);
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -126,6 +176,27 @@ mod tests {
             problem["type"],
             "https://imagegram.dev/problems/method-not-allowed"
         );
+    }
+
+    #[tokio::test]
+    async fn an_outage_is_a_503_to_retry_that_names_an_incident_not_the_cause() {
+        let cause = imagegram_blobstore::BlobError::S3 {
+            context: "dispatch failure: connection refused to 10.0.0.7".into(),
+            transient: true,
+            source: None,
+        };
+        let answer = Problem::from(cause).into_response();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(answer.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("incident"), "{text}");
+        assert!(!text.contains("10.0.0.7"), "{text}");
+        let bug = Problem::from(IngestError::Broken("the log acknowledged no record"));
+        assert_eq!((bug.status, bug.retry_after), (500, None));
+        assert!(!bug.detail.contains("acknowledged"));
     }
 
     #[tokio::test]

@@ -12,10 +12,6 @@ use crate::state::AppState;
 use crate::views::PostJson;
 use crate::Problem;
 
-fn unavailable(e: impl std::fmt::Display) -> Problem {
-    Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)
-}
-
 /// One post, whatever its status. With `Imagegram-Consistency` from a
 /// write's answer, it first waits (up to 3 s) until that write shows.
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts",
@@ -28,7 +24,7 @@ pub async fn get_post(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     crate::consistency::after_requested(&state, &headers).await;
-    match state.read_model.post(id).await.map_err(unavailable)? {
+    match state.read_model.post(id).await? {
         Some(view) => Ok(axum::Json(PostJson::of(&view)).into_response()),
         None => Err(Problem::client(
             StatusCode::NOT_FOUND,
@@ -59,12 +55,7 @@ pub async fn get_image(
         .strip_suffix(".jpg")
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or_else(not_found)?;
-    let view = state
-        .read_model
-        .post(id)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(not_found)?;
+    let view = state.read_model.post(id).await?.ok_or_else(not_found)?;
     if view.status != PostStatus::Published {
         return Err(not_found());
     }
@@ -73,7 +64,7 @@ pub async fn get_image(
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let bytes = state.blobs.get(&keys::image(id)).await.map_err(unavailable)?;
+    let bytes = state.blobs.get(&keys::image(id)).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg".to_owned()),

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::Problem;
+use crate::{IngestError, Problem};
 
 /// The most image bytes a post may have.
 pub const MAX_IMAGE_BYTES: u64 = 104_857_600;
@@ -119,11 +119,10 @@ pub async fn store_stream(
             "bad-body",
             format!("the upload broke off: {detail}"),
         )),
-        (_, Err(e)) => Err(Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)),
-        (PumpEnd::StoreGone, Ok(_)) => Err(Problem::server(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &"store ended early",
-        )),
+        (_, Err(e)) => Err(e.into()),
+        (PumpEnd::StoreGone, Ok(_)) => {
+            Err(IngestError::Broken("the blob store ended the upload early").into())
+        }
     }
 }
 

@@ -79,6 +79,7 @@ impl Projector {
                     }
                     other => other?,
                 },
+                Err(e) if !e.is_transient() => return Err(e.into()),
                 Err(e) => {
                     tracing::warn!(error = %e, "reading the log failed; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -100,17 +101,56 @@ impl Projector {
         Ok((self.log.read_from(positions).await?, at))
     }
 
-    /// Applies one batch, retrying while the database is away; never skips it.
+    /// Applies one batch. While the database is away it retries, never
+    /// skipping. If the database refuses the batch for what it holds (a
+    /// value it cannot store, say), the batch is halved until the one
+    /// record it refuses is found; that record is dead-lettered with the
+    /// database's reason and the rest are applied.
     async fn apply_until_done(
         &self,
         batch: &[Delivered],
         at: &mut Offsets,
         stop: &CancellationToken,
     ) -> Result<(), ProjectionError> {
-        let (events, positions, poison) = split(batch);
-        for record in poison {
-            self.dead_letter(record).await;
+        let (_, _, poison) = split(batch);
+        for (record, reason) in poison {
+            self.dead_letter(record, &reason).await;
         }
+        self.apply_or_isolate(batch, at, stop).await
+    }
+
+    /// [`Self::apply_until_done`] without the undecodable records' letters.
+    async fn apply_or_isolate(
+        &self,
+        batch: &[Delivered],
+        at: &mut Offsets,
+        stop: &CancellationToken,
+    ) -> Result<(), ProjectionError> {
+        let (events, positions, _) = split(batch);
+        let refused = match self.apply_retrying(&events, positions, at, stop).await {
+            Err(ProjectionError::Store(e)) if !e.is_transient() && !stop.is_cancelled() => e,
+            other => return other,
+        };
+        if let [record] = batch {
+            self.dead_letter(record, &format!("the read store refuses it: {refused}"))
+                .await;
+            let (_, positions, _) = split(batch);
+            return self.apply_retrying(&[], positions, at, stop).await;
+        }
+        let (first, second) = batch.split_at(batch.len() / 2);
+        Box::pin(self.apply_or_isolate(first, at, stop)).await?;
+        Box::pin(self.apply_or_isolate(second, at, stop)).await
+    }
+
+    /// Applies `events` and moves to `positions` in one transaction,
+    /// retrying with backoff while the failure may pass.
+    async fn apply_retrying(
+        &self,
+        events: &[Event],
+        positions: Vec<Position>,
+        at: &mut Offsets,
+        stop: &CancellationToken,
+    ) -> Result<(), ProjectionError> {
         let advances: Vec<Advance> = positions
             .iter()
             .map(|p| Advance {
@@ -122,7 +162,7 @@ impl Projector {
             .collect();
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.store.apply(&self.name, &events, &advances).await {
+            match self.store.apply(&self.name, events, &advances).await {
                 Ok(applied) => {
                     for p in positions {
                         at.insert((p.topic, p.partition), p.offset);
@@ -130,8 +170,8 @@ impl Projector {
                     let _ = self.applied.send(Arc::new(applied));
                     return Ok(());
                 }
-                Err(StoreError::Conflict(name)) => return Err(StoreError::Conflict(name).into()),
-                Err(e) if stop.is_cancelled() => return Err(e.into()),
+                Err(e @ StoreError::Conflict(_)) => return Err(e.into()),
+                Err(e) if stop.is_cancelled() || !e.is_transient() => return Err(e.into()),
                 Err(e) => tracing::warn!(error = %e, "applying a batch failed; retrying"),
             }
             tokio::time::sleep(backoff).await;
@@ -139,7 +179,7 @@ impl Projector {
         }
     }
 
-    async fn dead_letter(&self, (record, reason): (&Delivered, String)) {
+    async fn dead_letter(&self, record: &Delivered, reason: &str) {
         tracing::error!(topic = %record.topic, partition = record.partition, offset = record.offset, %reason,
             "projector dead-letters a record");
         let origin = Origin {
@@ -149,7 +189,7 @@ impl Projector {
             key: &record.key,
             value: &record.value,
         };
-        let letter = dead_letter(Consumer::Projector, origin, &reason, now_us());
+        let letter = dead_letter(Consumer::Projector, origin, reason, now_us());
         let Ok(bytes) = encode(&letter) else { return };
         let topic = Consumer::Projector.dead_letter_topic().name;
         if let Err(e) = self

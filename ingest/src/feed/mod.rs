@@ -95,11 +95,7 @@ pub async fn feed(
         }
     };
     let keys = ranking.page(after, limit);
-    let views = state
-        .feed
-        .views(&keys)
-        .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+    let views = state.feed.views(&keys).await?;
     let next_cursor = keys
         .last()
         .filter(|last| keys.len() == limit && ranking.has_after(**last))

@@ -47,11 +47,7 @@ async fn add_comment_event(
     content: String,
     key: Option<&str>,
 ) -> Result<(Stored, ()), Problem> {
-    let post = state
-        .read_model
-        .post(post_id)
-        .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+    let post = state.read_model.post(post_id).await?;
     if post.map(|p| p.status) != Some(PostStatus::Published) {
         return Err(Problem::client(
             StatusCode::NOT_FOUND,
@@ -79,8 +75,7 @@ async fn add_comment_event(
         content,
         created_at: timestamp(now),
     };
-    let body =
-        serde_json::to_value(&view).map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
+    let body = serde_json::to_value(&view)?;
     let stored = Stored {
         status: StatusCode::CREATED.as_u16(),
         location: None,

@@ -6,7 +6,6 @@
 mod comment;
 mod post;
 
-use axum::http::StatusCode;
 use imagegram_eventlog::{Position, Record};
 use imagegram_schemas::{encode, topics, Event};
 
@@ -14,22 +13,18 @@ pub use comment::publish_comment;
 pub use post::{await_outcome, check_caption, publish_post, Outcome, Posting, MAX_CAPTION_CHARS};
 
 use crate::state::AppState;
-use crate::Problem;
+use crate::{IngestError, Problem};
 
 /// Appends one event; where the log put it.
 pub async fn append(state: &AppState, event: &Event) -> Result<Position, Problem> {
-    let bytes = encode(event).map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
+    let bytes = encode(event)?;
     let topic = topics::topic_for(event.kind()).name;
     let appended = state
         .log
         .append(topic, vec![Record::new(event.key(), bytes)])
-        .await
-        .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
-    let at = appended.first().ok_or_else(|| {
-        Problem::server(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &"the log acknowledged no record",
-        )
-    })?;
+        .await?;
+    let at = appended
+        .first()
+        .ok_or(IngestError::Broken("the log acknowledged no record"))?;
     Ok(Position::new(topic, at.partition, at.offset))
 }

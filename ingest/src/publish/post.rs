@@ -84,11 +84,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
     } = posting;
     let original_key = keys::original(post_id);
     if landing != original_key {
-        state
-            .blobs
-            .rename(&landing, &original_key)
-            .await
-            .map_err(|e| Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e))?;
+        state.blobs.rename(&landing, &original_key).await?;
     }
     let now = now_us();
     let event = Event::UploadRequested(UploadRequested {
@@ -122,8 +118,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
         status: StatusCode::ACCEPTED.as_u16(),
         location: Some(format!("/v1/posts/{post_id}")),
         consistency: Some(consistency::token(&written)),
-        body: serde_json::to_value(&accepted)
-            .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))?,
+        body: serde_json::to_value(&accepted)?,
     };
     Ok((stored, outcomes))
 }

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use imagegram_readstore::Upload;
 use uuid::Uuid;
 
-use super::{chunks, expiry, posting, protocol, unavailable, POST_HEADER};
+use super::{chunks, expiry, posting, protocol, POST_HEADER};
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::Problem;
@@ -67,9 +67,7 @@ pub(super) async fn append(
             Ok::<_, Problem>((upload, post))
         }
     });
-    let (upload, post) = task
-        .await
-        .map_err(|e| Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e))??;
+    let (upload, post) = task.await??;
     let mut pairs = vec![
         ("upload-offset", upload.offset.to_string()),
         ("upload-expires", protocol::http_date(upload.expires_at)),
@@ -108,12 +106,7 @@ async fn store_part(
         upload.parts.push(part.clone());
     }
     upload.expires_at = expiry();
-    if !state
-        .uploads
-        .advance_upload(&upload, from)
-        .await
-        .map_err(unavailable)?
-    {
+    if !state.uploads.advance_upload(&upload, from).await? {
         if kept > 0 {
             let _ = state.blobs.delete(&chunks::chunk_key(upload.id, &part)).await;
         }

@@ -106,7 +106,7 @@ pub async fn store_chunk(
                 "the request carries more bytes than the upload has left",
             ))
         }
-        Err(e) => return Err(Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)),
+        Err(e) => return Err(e.into()),
     };
     if let Some((_, expected)) = checksum {
         let actual = hasher.lock().ok().and_then(|mut h| h.take()).map(Hasher::finish);

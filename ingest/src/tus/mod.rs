@@ -34,10 +34,6 @@ pub use sweep::{start as start_sweep, sweep_expired};
 /// The header that names the post made from a finished upload.
 pub const POST_HEADER: &str = "imagegram-post";
 
-fn unavailable(e: impl std::fmt::Display) -> Problem {
-    Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)
-}
-
 fn with_headers(status: StatusCode, pairs: Vec<(&'static str, String)>) -> Response {
     let mut response = status.into_response();
     let headers = response.headers_mut();
@@ -68,7 +64,7 @@ pub async fn options() -> Response {
 /// 412 first if the request does not speak tus 1.0.
 async fn owned(state: &AppState, user: &str, headers: &HeaderMap, id: Uuid) -> Result<Upload, Problem> {
     protocol::check_version(headers)?;
-    match state.uploads.upload(id).await.map_err(unavailable)? {
+    match state.uploads.upload(id).await? {
         Some(upload) if upload.owner == user && upload.expires_at > imagegram_schemas::now_us() => Ok(upload),
         _ => Err(Problem::client(
             StatusCode::NOT_FOUND,
@@ -117,7 +113,7 @@ pub async fn create(
         expires_at: expiry(),
         post_id: None,
     };
-    state.uploads.create_upload(&upload).await.map_err(unavailable)?;
+    state.uploads.create_upload(&upload).await?;
     let location = format!("/v1/uploads/{}", upload.id);
     let with_body = headers
         .get(header::CONTENT_TYPE)
@@ -208,6 +204,6 @@ pub async fn delete(
     if upload.post_id.is_none() {
         chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
     }
-    state.uploads.delete_upload(id).await.map_err(unavailable)?;
+    state.uploads.delete_upload(id).await?;
     Ok(with_headers(StatusCode::NO_CONTENT, Vec::new()))
 }

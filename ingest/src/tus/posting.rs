@@ -10,17 +10,14 @@ use uuid::Uuid;
 use super::{chunks, protocol};
 use crate::auth::User;
 use crate::idempotency::{Earlier, Guarded};
+use crate::json_body::JsonBody;
 use crate::post_answer;
 use crate::publish::{self, Posting};
 use crate::state::AppState;
 use crate::upload_stream::{not_an_image, StoredImage};
 use crate::views::PostJson;
-use crate::Problem;
+use crate::{IngestError, Problem};
 use imagegram_schemas::ImageFormat;
-
-fn unavailable(e: impl std::fmt::Display) -> Problem {
-    Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)
-}
 
 /// The post from a finished upload, made once (the upload's id is its
 /// idempotency key): checked by magic bytes, chunks joined into one staged
@@ -36,22 +33,12 @@ pub async fn make_post(
     if upload.post_id == Some(post_id) {
         return Ok(post_id);
     }
-    let sources = chunks::sized_chunks(upload).ok_or_else(|| {
-        Problem::server(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &"upload parts not named by offset",
-        )
-    })?;
-    let head = chunks::first_bytes(&*state.blobs, &sources, ImageFormat::SNIFF_LEN)
-        .await
-        .map_err(unavailable)?;
+    let sources =
+        chunks::sized_chunks(upload).ok_or(IngestError::Broken("upload parts not named by offset"))?;
+    let head = chunks::first_bytes(&*state.blobs, &sources, ImageFormat::SNIFF_LEN).await?;
     let format = ImageFormat::sniff(&head).ok_or_else(not_an_image)?;
     let landing = format!("staging/{}", Uuid::new_v4().simple());
-    let size = state
-        .blobs
-        .compose(&sources, &landing)
-        .await
-        .map_err(unavailable)?;
+    let size = state.blobs.compose(&sources, &landing).await?;
     let image = StoredImage {
         format,
         size,
@@ -84,11 +71,7 @@ pub async fn make_post(
             ))
         }
     }
-    state
-        .uploads
-        .set_upload_post(upload.id, post_id)
-        .await
-        .map_err(unavailable)?;
+    state.uploads.set_upload_post(upload.id, post_id).await?;
     chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
     Ok(post_id)
 }
@@ -108,8 +91,7 @@ pub async fn from_upload(
     wait: Option<u64>,
     body: &[u8],
 ) -> Result<Response, Problem> {
-    let request: FromUpload = serde_json::from_slice(body)
-        .map_err(|e| Problem::client(StatusCode::BAD_REQUEST, "bad-json", e.to_string()))?;
+    let request: FromUpload = JsonBody::parse(body)?;
     publish::check_caption(&request.caption)
         .map_err(|why| Problem::client(StatusCode::BAD_REQUEST, "bad-caption", why))?;
     let upload = match state.uploads.upload(request.upload_id).await {
@@ -121,7 +103,7 @@ pub async fn from_upload(
                 "no such upload",
             ))
         }
-        Err(e) => return Err(Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e)),
+        Err(e) => return Err(e.into()),
     };
     if upload.length != Some(upload.offset) {
         return Err(Problem::client(
