@@ -33,7 +33,15 @@ enum PumpEnd {
     NotAnImage,
     /// The store stopped reading (it failed or the body is too large).
     StoreGone,
-    Body(String),
+    /// The request body failed: too large (413), or broke off.
+    Body(BodyError),
+}
+
+/// How a request body failed, as its reader said.
+#[derive(Debug, Clone)]
+pub struct BodyError {
+    pub status: StatusCode,
+    pub detail: String,
 }
 
 /// Streams `field` to `key`. On any failure nothing is left at `key`.
@@ -46,7 +54,13 @@ pub async fn store_field(
         match field.chunk().await {
             Ok(Some(chunk)) => Some((Ok(chunk), field)),
             Ok(None) => None,
-            Err(e) => Some((Err(e.body_text()), field)),
+            Err(e) => Some((
+                Err(BodyError {
+                    status: e.status(),
+                    detail: e.body_text(),
+                }),
+                field,
+            )),
         }
     });
     store_stream(blobs, key, chunks).await
@@ -57,7 +71,7 @@ pub async fn store_field(
 pub async fn store_stream(
     blobs: &Arc<dyn BlobStore>,
     key: &str,
-    chunks: impl Stream<Item = Result<Bytes, String>>,
+    chunks: impl Stream<Item = Result<Bytes, BodyError>>,
 ) -> Result<StoredImage, Problem> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let body: ByteStream = Box::pin(ReceiverStream::new(rx));
@@ -71,7 +85,7 @@ pub async fn store_stream(
                 Some(Ok(chunk)) => chunk,
                 None => break,
                 Some(Err(e)) => {
-                    let _ = tx.send(Err(std::io::Error::other(e.clone()))).await;
+                    let _ = tx.send(Err(std::io::Error::other(e.detail.clone()))).await;
                     return PumpEnd::Body(e);
                 }
             };
@@ -113,11 +127,11 @@ pub async fn store_stream(
         (PumpEnd::Done(format, sha256), Ok(size)) => Ok(StoredImage { format, size, sha256 }),
         (PumpEnd::NotAnImage, _) => Err(not_an_image()),
         (_, Err(BlobError::TooLarge { limit })) => Err(too_large(limit)),
-        (PumpEnd::Body(detail), _) if detail.contains("length limit") => Err(too_large(MAX_IMAGE_BYTES)),
-        (PumpEnd::Body(detail), _) => Err(Problem::client(
+        (PumpEnd::Body(e), _) if e.status == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large(MAX_IMAGE_BYTES)),
+        (PumpEnd::Body(e), _) => Err(Problem::client(
             StatusCode::BAD_REQUEST,
             "bad-body",
-            format!("the upload broke off: {detail}"),
+            format!("the upload broke off: {}", e.detail),
         )),
         (_, Err(e)) => Err(e.into()),
         (PumpEnd::StoreGone, Ok(_)) => {
