@@ -49,13 +49,11 @@ impl IngestError {
             IngestError::Log(e) => e.is_transient(),
             IngestError::Blobs(e) => e.is_transient(),
             IngestError::Store(e) => e.is_transient(),
-            IngestError::Feed(imagegram_projections::ProjectionError::Log(e)) => e.is_transient(),
-            IngestError::Feed(imagegram_projections::ProjectionError::Store(e)) => e.is_transient(),
+            IngestError::Feed(e) => e.is_transient(),
             IngestError::Bind { .. }
             | IngestError::Serve(_)
             | IngestError::Token(_)
             | IngestError::Secret(_)
-            | IngestError::Feed(_)
             | IngestError::Encode(_)
             | IngestError::Json(_)
             | IngestError::Task(_)

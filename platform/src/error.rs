@@ -16,3 +16,16 @@ pub enum PlatformError {
     #[error("signal handling: {0}")]
     Signals(#[from] std::io::Error),
 }
+
+impl PlatformError {
+    /// Whether starting again later can succeed: a service that is not up
+    /// yet, not settings that are wrong.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PlatformError::Log(e) => e.is_transient(),
+            PlatformError::Blob(e) => e.is_transient(),
+            PlatformError::Store(e) => e.is_transient(),
+            PlatformError::MissingBrokers | PlatformError::Telemetry(_) | PlatformError::Signals(_) => false,
+        }
+    }
+}

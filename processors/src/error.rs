@@ -6,9 +6,21 @@ pub enum ProcessorError {
     #[error("the event log: {0}")]
     Log(#[from] imagegram_eventlog::LogError),
     #[error("the read store: {0}")]
-    Store(imagegram_readstore::StoreError),
+    Store(#[source] imagegram_readstore::StoreError),
     #[error("encoding an event: {0}")]
     Schema(#[from] imagegram_schemas::SchemaError),
+}
+
+impl ProcessorError {
+    /// Whether running again later can succeed: a log or store that is
+    /// away, not an event that cannot be encoded.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProcessorError::Log(e) => e.is_transient(),
+            ProcessorError::Store(e) => e.is_transient(),
+            ProcessorError::Schema(_) => false,
+        }
+    }
 }
 
 /// How handling one event failed.

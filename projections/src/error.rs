@@ -9,3 +9,15 @@ pub enum ProjectionError {
     #[error("the rebuilt tables fail their count check: {0}")]
     Check(String),
 }
+
+impl ProjectionError {
+    /// Whether running again later can succeed: a log or store that is
+    /// away, not rebuilt tables that fail their check.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProjectionError::Log(e) => e.is_transient(),
+            ProjectionError::Store(e) => e.is_transient(),
+            ProjectionError::Check(_) => false,
+        }
+    }
+}
