@@ -147,9 +147,32 @@ pub struct HttpSettings {
     /// Address the HTTP API listens on (port 0 picks a free port).
     #[arg(long, env = "IMAGEGRAM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// HS256 secret for bearer tokens; embedded default: made once in the data dir.
+    /// HS256 secret for bearer tokens, at least 32 bytes; embedded default:
+    /// made once in the data dir.
     #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// An identity provider's JWKS URL: its RS256 and ES256 tokens are
+    /// accepted besides HS256 ones.
+    #[arg(long, env = "IMAGEGRAM_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// The `iss` the provider's tokens must carry.
+    #[arg(long, env = "IMAGEGRAM_JWT_ISSUER", requires = "jwks_url")]
+    pub jwt_issuer: Option<String>,
+    /// An `aud` the provider's tokens must carry.
+    #[arg(long, env = "IMAGEGRAM_JWT_AUDIENCE", requires = "jwks_url")]
+    pub jwt_audience: Option<String>,
+}
+
+impl HttpSettings {
+    /// The identity provider, when a JWKS URL is set.
+    pub fn identity(&self) -> Option<imagegram_ingest::IdentityProvider> {
+        let jwks_url = self.jwks_url.clone().filter(|u| !u.is_empty())?;
+        Some(imagegram_ingest::IdentityProvider {
+            jwks_url,
+            issuer: self.jwt_issuer.clone().filter(|i| !i.is_empty()),
+            audience: self.jwt_audience.clone().filter(|a| !a.is_empty()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -168,7 +168,9 @@ async fn start_gateway(
 ) -> anyhow::Result<()> {
     let secret = imagegram_ingest::load_or_create_secret(http.jwt_secret.as_deref(), &cli.common.data_dir)?;
     let ports = Ports { log, stores, blobs };
-    let gateway = Gateway::build(ports, GatewaySettings::new(secret), shutdown.token()).await?;
+    let mut settings = GatewaySettings::new(secret);
+    settings.identity = http.identity();
+    let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "ingest gateway listening");

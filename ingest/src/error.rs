@@ -21,6 +21,12 @@ pub enum IngestError {
     Token(String),
     #[error("the JWT secret file: {0}")]
     Secret(#[source] std::io::Error),
+    /// The secret is unusable (too short, or an empty file).
+    #[error("{0}")]
+    BadSecret(String),
+    /// The identity provider's keys (JWKS) could not be fetched or read.
+    #[error("the JWKS at {url}: {reason}")]
+    Jwks { url: String, reason: String },
     #[error("the event log: {0}")]
     Log(#[from] imagegram_eventlog::LogError),
     #[error("the blob store: {0}")]
@@ -50,10 +56,12 @@ impl IngestError {
             IngestError::Blobs(e) => e.is_transient(),
             IngestError::Store(e) => e.is_transient(),
             IngestError::Feed(e) => e.is_transient(),
+            IngestError::Jwks { .. } => true,
             IngestError::Bind { .. }
             | IngestError::Serve(_)
             | IngestError::Token(_)
             | IngestError::Secret(_)
+            | IngestError::BadSecret(_)
             | IngestError::Encode(_)
             | IngestError::Json(_)
             | IngestError::Task(_)

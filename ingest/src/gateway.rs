@@ -10,7 +10,7 @@ use imagegram_eventlog::EventLog;
 use imagegram_readstore::ReadStores;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, IdentityProvider};
 use crate::feed::{CursorSigner, RenderedItems};
 use crate::health::{BlobProbe, LogProbe, Probe, StoreProbe};
 use crate::notifications::Notifications;
@@ -30,6 +30,8 @@ pub struct GatewaySettings {
     pub secret: Vec<u8>,
     /// How often expired resumable uploads are swept.
     pub sweep_every: Duration,
+    /// An identity provider whose RS256/ES256 tokens are accepted too.
+    pub identity: Option<IdentityProvider>,
 }
 
 impl GatewaySettings {
@@ -37,6 +39,7 @@ impl GatewaySettings {
         GatewaySettings {
             secret,
             sweep_every: Duration::from_secs(60),
+            identity: None,
         }
     }
 }
@@ -60,6 +63,7 @@ impl Gateway {
             requests,
             uploads,
         } = stores;
+        let auth = Auth::new(&settings.secret, settings.identity.as_ref()).await?;
         let notifications = Notifications::follow(Arc::clone(&log), Arc::clone(&model), stop.clone()).await?;
         let probes: Vec<Box<dyn Probe>> = vec![
             Box::new(LogProbe(Arc::clone(&log))),
@@ -80,7 +84,7 @@ impl Gateway {
             read_model: model,
             requests,
             uploads,
-            auth: Auth::from_secret(&settings.secret),
+            auth,
             cursors: CursorSigner::new(&settings.secret),
             rendered: RenderedItems::new(100_000),
             instance: instance_id(),

@@ -11,7 +11,8 @@
 //!   binary and by in-process tests of the router.
 //! - `state.rs`: [`AppState`], what every handler can reach (imports no handler).
 //! - `server.rs`: routes, body limits, timeouts, graceful drain.
-//! - `auth.rs`: HS256 bearer tokens, the `User` extractor, the secret file.
+//! - `auth/`: bearer tokens (HS256 with the shared secret, RS256/ES256
+//!   from an identity provider's JWKS), the `User` extractor, the secret file.
 //! - `publish/`: from a validated request to events: a post (`post.rs`),
 //!   a comment (`comment.rs`), appending, awaiting a post's outcome. It
 //!   returns outcomes; the handlers below translate them to HTTP.
@@ -67,7 +68,7 @@ pub mod tus;
 mod upload_stream;
 mod views;
 
-pub use auth::{load_or_create_secret, Auth};
+pub use auth::{load_or_create_secret, Auth, IdentityProvider, MIN_SECRET_BYTES};
 pub use error::IngestError;
 pub use feed::{CursorSigner, RenderedItems};
 pub use gateway::{Gateway, GatewaySettings, Ports};
