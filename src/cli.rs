@@ -161,9 +161,29 @@ pub struct HttpSettings {
     /// An `aud` the provider's tokens must carry.
     #[arg(long, env = "IMAGEGRAM_JWT_AUDIENCE", requires = "jwks_url")]
     pub jwt_audience: Option<String>,
+    /// Connections open at once; more wait in the kernel's backlog.
+    #[arg(long, env = "IMAGEGRAM_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Time to send a whole request head; also the most a kept-alive
+    /// connection may sit idle between requests.
+    #[arg(long, env = "IMAGEGRAM_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: std::time::Duration,
+    /// The most a request body (an upload, a tus PATCH) may go without
+    /// sending a byte before it is cut off.
+    #[arg(long, env = "IMAGEGRAM_BODY_IDLE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub body_idle_timeout: std::time::Duration,
 }
 
 impl HttpSettings {
+    /// What bounds the gateway's connections.
+    pub fn connection_limits(&self) -> imagegram_ingest::ConnectionLimits {
+        imagegram_ingest::ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: self.header_read_timeout,
+            body_idle_timeout: self.body_idle_timeout,
+        }
+    }
+
     /// The identity provider, when a JWKS URL is set.
     pub fn identity(&self) -> Option<imagegram_ingest::IdentityProvider> {
         let jwks_url = self.jwks_url.clone().filter(|u| !u.is_empty())?;

@@ -170,6 +170,7 @@ async fn start_gateway(
     let ports = Ports { log, stores, blobs };
     let mut settings = GatewaySettings::new(secret);
     settings.identity = http.identity();
+    settings.connections = http.connection_limits();
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;
@@ -183,6 +184,6 @@ async fn start_gateway(
     }
     println!("imagegram listening on http://{local}");
     let stop = shutdown.token();
-    roles.spawn(async move { Ok(imagegram_ingest::serve(listener, gateway.router(), stop).await?) });
+    roles.spawn(async move { Ok(gateway.serve(listener, stop).await?) });
     Ok(())
 }

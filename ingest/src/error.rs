@@ -15,8 +15,6 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the HTTP server failed: {0}")]
-    Serve(#[source] std::io::Error),
     #[error("issuing a token: {0}")]
     Token(String),
     #[error("the JWT secret file: {0}")]
@@ -58,7 +56,6 @@ impl IngestError {
             IngestError::Feed(e) => e.is_transient(),
             IngestError::Jwks { .. } => true,
             IngestError::Bind { .. }
-            | IngestError::Serve(_)
             | IngestError::Token(_)
             | IngestError::Secret(_)
             | IngestError::BadSecret(_)

@@ -8,9 +8,11 @@ use axum::Router;
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::EventLog;
 use imagegram_readstore::ReadStores;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Auth, IdentityProvider};
+use crate::connections::ConnectionLimits;
 use crate::feed::{CursorSigner, RenderedItems};
 use crate::health::{BlobProbe, LogProbe, Probe, StoreProbe};
 use crate::notifications::Notifications;
@@ -32,6 +34,8 @@ pub struct GatewaySettings {
     pub sweep_every: Duration,
     /// An identity provider whose RS256/ES256 tokens are accepted too.
     pub identity: Option<IdentityProvider>,
+    /// What bounds each connection and the number open.
+    pub connections: ConnectionLimits,
 }
 
 impl GatewaySettings {
@@ -40,6 +44,7 @@ impl GatewaySettings {
             secret,
             sweep_every: Duration::from_secs(60),
             identity: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -47,6 +52,7 @@ impl GatewaySettings {
 /// A gateway ready to serve: its log followers and sweep are running.
 pub struct Gateway {
     state: AppState,
+    connections: ConnectionLimits,
 }
 
 impl Gateway {
@@ -93,12 +99,20 @@ impl Gateway {
             shutdown: stop,
             probes: Arc::new(probes),
         };
-        Ok(Gateway { state })
+        Ok(Gateway {
+            state,
+            connections: settings.connections,
+        })
     }
 
     /// Every route, with its middleware.
     pub fn router(&self) -> Router {
-        crate::server::router(self.state.clone())
+        crate::server::router(self.state.clone(), self.connections.body_idle_timeout)
+    }
+
+    /// Serves on `listener` until `stop` is cancelled, then drains.
+    pub async fn serve(&self, listener: TcpListener, stop: CancellationToken) -> Result<(), IngestError> {
+        crate::connections::serve(listener, self.router(), self.connections, stop).await
     }
 
     /// The tokens this gateway accepts.

@@ -10,7 +10,9 @@
 //! - `gateway.rs`: [`Gateway::build`] from ports and settings, used by the
 //!   binary and by in-process tests of the router.
 //! - `state.rs`: [`AppState`], what every handler can reach (imports no handler).
-//! - `server.rs`: routes, body limits, timeouts, graceful drain.
+//! - `server.rs`: routes, body limits, timeouts, tracing;
+//!   `connections.rs`: the accept loop, its connection cap and header read
+//!   timeout, and the graceful drain.
 //! - `auth/`: bearer tokens (HS256 with the shared secret, RS256/ES256
 //!   from an identity provider's JWKS), the `User` extractor, the secret file.
 //! - `publish/`: from a validated request to events: a post (`post.rs`),
@@ -46,6 +48,7 @@
 mod admin;
 mod auth;
 mod comments;
+mod connections;
 mod consistency;
 mod error;
 mod events;
@@ -69,11 +72,12 @@ mod upload_stream;
 mod views;
 
 pub use auth::{load_or_create_secret, Auth, IdentityProvider, MIN_SECRET_BYTES};
+pub use connections::ConnectionLimits;
 pub use error::IngestError;
 pub use feed::{CursorSigner, RenderedItems};
 pub use gateway::{Gateway, GatewaySettings, Ports};
 pub use health::Probe;
 pub use notifications::Notifications;
 pub use problem::Problem;
-pub use server::{bind, router, serve};
+pub use server::{bind, router};
 pub use state::AppState;

@@ -1,4 +1,4 @@
-//! The HTTP server: routes, middleware, graceful drain.
+//! Routes and middleware: body limits, timeouts, tracing, problems.
 
 use std::time::Duration;
 
@@ -6,9 +6,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::health::{healthz, readyz};
@@ -21,8 +20,10 @@ const UPLOAD_BODY_LIMIT: usize = MAX_IMAGE_BYTES as usize + 1024 * 1024;
 /// Every other body: a JSON comment is at most a few KiB.
 const SMALL_BODY_LIMIT: usize = 64 * 1024;
 
-/// Every route of the gateway.
-pub fn router(state: AppState) -> Router {
+/// Every route of the gateway; a request body that sends nothing for
+/// `body_idle` fails, so a stalled upload cannot hold a file or an S3
+/// multipart upload open.
+pub fn router(state: AppState, body_idle: Duration) -> Router {
     let uploads = Router::new()
         .route("/v1/posts", post(posts::create_post))
         .route("/v1/uploads", post(tus::create).options(tus::options))
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
     uploads
         .merge(rest)
         .fallback(problem::no_such_route)
+        .layer(RequestBodyTimeoutLayer::new(body_idle))
         .layer(axum::middleware::map_response(problem::as_problem))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -71,17 +73,4 @@ pub async fn bind(addr: &str) -> Result<TcpListener, IngestError> {
         addr: addr.to_owned(),
         source,
     })
-}
-
-/// Serves until `stop` is cancelled; then stops accepting and lets requests
-/// in flight finish.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    stop: CancellationToken,
-) -> Result<(), IngestError> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
-        .map_err(IngestError::Serve)
 }

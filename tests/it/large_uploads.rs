@@ -4,7 +4,7 @@
 //! joins (on S3 by server-side part copies) into an original that converts.
 
 use crate::support::tus::{b64, create, patch};
-use crate::support::{post_until, App, Infra};
+use crate::support::{files_under, post_until, App, Infra};
 use reqwest::StatusCode;
 
 const LIMIT: u64 = 104_857_600;
@@ -37,21 +37,6 @@ async fn upload(app: &App, len: u64) -> reqwest::Response {
         .send()
         .await
         .expect("upload answered")
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(files_under(&path));
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ mod support;
 
 mod dropped_connections;
 mod feed;
+mod held_sockets;
 mod large_uploads;
 mod legacy_routes;
 mod notifications;

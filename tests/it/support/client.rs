@@ -83,3 +83,19 @@ pub async fn post_until(app: &App, post: &str, check: impl Fn(&Value) -> bool) -
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Every file below `dir`, however deep.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(files_under(&path));
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}

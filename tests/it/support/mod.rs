@@ -110,7 +110,13 @@ fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> (Child
 impl App {
     /// Starts `imagegram <role>` (`serve` or `ingest`) on a free port.
     pub fn start(infra: Infra, role: &str, test: &str) -> Option<App> {
-        let env = environment(infra, test)?;
+        App::start_with(infra, role, test, &[])
+    }
+
+    /// [`App::start`] with `settings` (`IMAGEGRAM_*` variables) added.
+    pub fn start_with(infra: Infra, role: &str, test: &str, settings: &[(&str, &str)]) -> Option<App> {
+        let mut env = environment(infra, test)?;
+        env.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let data = tempfile::tempdir().expect("temp dir");
         let (child, base) = spawn(data.path(), &env, role);
         Some(App {
