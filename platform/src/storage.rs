@@ -5,7 +5,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use imagegram_blobstore::s3::S3Config;
 use imagegram_blobstore::{BlobConfig, BlobStore};
-use imagegram_readstore::{ReadModel, ReadStores, SqlStore};
+use imagegram_readstore::{ReadStores, SqlStore};
 
 use crate::settings::CommonSettings;
 use crate::PlatformError;
@@ -85,11 +85,11 @@ pub struct StoreSettings {
 
 impl StoreSettings {
     pub async fn open(&self, common: &CommonSettings) -> Result<ReadStores, PlatformError> {
-        let store = match self.database_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => SqlStore::connect(url, self.database_connections).await?,
-            None => SqlStore::sqlite(&common.data_dir.join("read.db")).await?,
+        let stores = match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => ReadStores::of(SqlStore::connect(url, self.database_connections).await?),
+            None => ReadStores::embedded(&common.data_dir).await?,
         };
-        tracing::info!(backend = store.backend(), "read store ready");
-        Ok(ReadStores::of(store))
+        tracing::info!(backend = stores.model.backend(), "read store ready");
+        Ok(stores)
     }
 }

@@ -43,4 +43,4 @@ pub use port::{
     Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadModel,
     ReadStores, RequestRecords, Upload, UploadSessions,
 };
-pub use sql::SqlStore;
+pub use sql::{Durability, SqlStore};

@@ -1,17 +1,14 @@
-//! The contract suite against SQLite (the embedded read store).
+//! The contract suite against SQLite (the embedded read store: the read
+//! model in one file, request records and upload sessions in another).
 
 mod contract;
 
-use imagegram_readstore::{ReadStores, SqlStore};
+use imagegram_readstore::ReadStores;
 
 async fn sqlite() -> Option<ReadStores> {
     // Leaked on purpose: the file must outlive the pool in the test.
     let dir = Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
-    Some(ReadStores::of(
-        SqlStore::sqlite(&dir.path().join("read.db"))
-            .await
-            .expect("sqlite store"),
-    ))
+    Some(ReadStores::embedded(dir.path()).await.expect("sqlite stores"))
 }
 
 read_contract_suite!(sqlite().await);

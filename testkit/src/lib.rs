@@ -115,11 +115,7 @@ pub async fn embedded(dir: &Path) -> Stack {
     Stack {
         name: "embedded",
         log: embedded_log(dir).await,
-        stores: ReadStores::of(
-            SqlStore::sqlite(&dir.join("read.db"))
-                .await
-                .expect("sqlite store"),
-        ),
+        stores: ReadStores::embedded(dir).await.expect("sqlite stores"),
         blobs: Arc::new(FileStore::open(&dir.join("blobs")).expect("file store")),
     }
 }

@@ -144,4 +144,43 @@ async fn two_large_tus_chunks_become_one_original(infra: Infra) {
     }
 }
 
-on_both!(two_large_tus_chunks_become_one_original);
+/// An upload sent as 5,000 PATCHes (a phone on a bad line) keeps every
+/// chunk in order and becomes one post.
+async fn five_thousand_patches_become_one_post(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "five_thousand_patches") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let bytes = noise_png(50);
+    assert!(bytes.len() >= 5_000, "{} bytes", bytes.len());
+    let location = create(
+        &app,
+        &ann,
+        Some(bytes.len()),
+        &format!("caption {}", b64("patched")),
+    )
+    .await;
+    let mut last = None;
+    for i in 0..5_000 {
+        let (start, end) = (i * bytes.len() / 5_000, (i + 1) * bytes.len() / 5_000);
+        let response = patch(&app, &ann, &location, start, &bytes[start..end], &[]).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "PATCH {i}");
+        last = Some(response);
+    }
+    let last = last.expect("5,000 PATCHes");
+    let post = last.headers()["imagegram-post"]
+        .to_str()
+        .expect("the last PATCH names the post")
+        .to_owned();
+    let id = post.trim_start_matches("/v1/posts/");
+    let published = post_until(&app, id, |p| {
+        p["status"] == "published" || p["status"] == "failed"
+    })
+    .await;
+    assert_eq!(published["status"], "published", "{published}");
+}
+
+on_both!(
+    two_large_tus_chunks_become_one_original,
+    five_thousand_patches_become_one_post
+);

@@ -102,11 +102,9 @@ async fn store_part(
     let kept = chunks::store_chunk(&state.blobs, upload.id, &part, body, room, checksum).await?;
     let from = upload.offset;
     upload.offset += kept;
-    if kept > 0 {
-        upload.parts.push(part.clone());
-    }
     upload.expires_at = expiry();
-    if !state.uploads.advance_upload(&upload, from).await? {
+    let added = (kept > 0).then_some(part.as_str());
+    if !state.uploads.advance_upload(&upload, from, added).await? {
         if kept > 0 {
             let _ = state.blobs.delete(&chunks::chunk_key(upload.id, &part)).await;
         }

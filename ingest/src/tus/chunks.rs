@@ -127,12 +127,11 @@ pub async fn store_chunk(
     Ok(stored)
 }
 
-/// The upload's chunk objects in order, each with its size: a part's name
-/// starts with its offset, so the next part (or the upload's end) bounds
-/// it. `None` if a name does not, or the offsets go backwards.
-pub fn sized_chunks(upload: &Upload) -> Option<Vec<(String, u64)>> {
-    let starts = upload
-        .parts
+/// The upload's chunk objects (`parts`, in order), each with its size: a
+/// part's name starts with its offset, so the next part (or the upload's
+/// end) bounds it. `None` if a name does not, or the offsets go backwards.
+pub fn sized_chunks(upload: &Upload, parts: &[String]) -> Option<Vec<(String, u64)>> {
+    let starts = parts
         .iter()
         .map(|part| part.get(..12)?.parse::<u64>().ok())
         .collect::<Option<Vec<u64>>>()?;
@@ -140,7 +139,7 @@ pub fn sized_chunks(upload: &Upload) -> Option<Vec<(String, u64)>> {
     starts
         .iter()
         .zip(ends)
-        .zip(&upload.parts)
+        .zip(parts)
         .map(|((start, end), part)| (end >= *start).then(|| (chunk_key(upload.id, part), end - start)))
         .collect()
 }
@@ -189,42 +188,36 @@ pub async fn delete_chunks(blobs: &dyn BlobStore, upload: Uuid, parts: &[String]
 mod tests {
     use super::*;
 
-    fn upload(parts: &[&str], offset: u64) -> Upload {
-        Upload {
+    fn sized(parts: &[&str], offset: u64) -> Option<Vec<(String, u64)>> {
+        let upload = Upload {
             id: Uuid::nil(),
             owner: "ann".into(),
             length: Some(offset),
             offset,
-            parts: parts.iter().map(|p| p.to_string()).collect(),
             metadata: String::new(),
             created_at: 0,
             expires_at: 0,
             post_id: None,
-        }
+        };
+        let parts: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+        sized_chunks(&upload, &parts)
     }
 
     #[test]
     fn chunk_sizes_come_from_the_offsets_in_their_names() {
-        let sized = sized_chunks(&upload(
-            &["000000000000-aa", "000000001000-bb", "000000001500-cc"],
-            4000,
-        ));
-        let sizes: Vec<u64> = sized
+        let sizes: Vec<u64> = sized(&["000000000000-aa", "000000001000-bb", "000000001500-cc"], 4000)
             .unwrap_or_default()
             .into_iter()
             .map(|(_, size)| size)
             .collect();
         assert_eq!(sizes, vec![1000, 500, 2500]);
-        assert_eq!(sized_chunks(&upload(&[], 0)), Some(Vec::new()));
+        assert_eq!(sized(&[], 0), Some(Vec::new()));
     }
 
     #[test]
     fn names_without_an_offset_or_going_backwards_are_refused() {
-        assert_eq!(sized_chunks(&upload(&["x-aa"], 10)), None);
-        assert_eq!(
-            sized_chunks(&upload(&["000000000500-aa", "000000000100-bb"], 900)),
-            None
-        );
-        assert_eq!(sized_chunks(&upload(&["000000000500-aa"], 100)), None);
+        assert_eq!(sized(&["x-aa"], 10), None);
+        assert_eq!(sized(&["000000000500-aa", "000000000100-bb"], 900), None);
+        assert_eq!(sized(&["000000000500-aa"], 100), None);
     }
 }

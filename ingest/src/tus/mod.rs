@@ -107,7 +107,6 @@ pub async fn create(
         owner: user.clone(),
         length,
         offset: 0,
-        parts: Vec::new(),
         metadata,
         created_at: imagegram_schemas::now_us(),
         expires_at: expiry(),
@@ -202,7 +201,8 @@ pub async fn delete(
 ) -> Result<Response, Problem> {
     let upload = owned(&state, &user, &headers, id).await?;
     if upload.post_id.is_none() {
-        chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
+        let parts = state.uploads.upload_parts(upload.id).await?;
+        chunks::delete_chunks(&*state.blobs, upload.id, &parts).await;
     }
     state.uploads.delete_upload(id).await?;
     Ok(with_headers(StatusCode::NO_CONTENT, Vec::new()))

@@ -33,8 +33,9 @@ pub async fn make_post(
     if upload.post_id == Some(post_id) {
         return Ok(post_id);
     }
-    let sources =
-        chunks::sized_chunks(upload).ok_or(IngestError::Broken("upload parts not named by offset"))?;
+    let parts = state.uploads.upload_parts(upload.id).await?;
+    let sources = chunks::sized_chunks(upload, &parts)
+        .ok_or(IngestError::Broken("upload parts not named by offset"))?;
     let head = chunks::first_bytes(&*state.blobs, &sources, ImageFormat::SNIFF_LEN).await?;
     let format = ImageFormat::sniff(&head).ok_or_else(not_an_image)?;
     let landing = format!("staging/{}", Uuid::new_v4().simple());
@@ -72,7 +73,7 @@ pub async fn make_post(
         }
     }
     state.uploads.set_upload_post(upload.id, post_id).await?;
-    chunks::delete_chunks(&*state.blobs, upload.id, &upload.parts).await;
+    chunks::delete_chunks(&*state.blobs, upload.id, &parts).await;
     Ok(post_id)
 }
 

@@ -24,7 +24,13 @@ pub async fn sweep_expired(store: &dyn UploadSessions, blobs: &dyn BlobStore) ->
     let mut deleted = 0;
     for upload in expired {
         if upload.post_id.is_none() {
-            delete_chunks(blobs, upload.id, &upload.parts).await;
+            match store.upload_parts(upload.id).await {
+                Ok(parts) => delete_chunks(blobs, upload.id, &parts).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing an expired upload's parts failed");
+                    continue;
+                }
+            }
         }
         match store.delete_upload(upload.id).await {
             Ok(()) => deleted += 1,

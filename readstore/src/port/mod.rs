@@ -24,6 +24,21 @@ pub struct ReadStores {
 }
 
 impl ReadStores {
+    /// The embedded default, two SQLite files in `dir`: `read.db` holds
+    /// the read model, which the log rebuilds, and commits without waiting
+    /// for the disk; `state.db` holds what only it knows (idempotency keys,
+    /// processed marks, tus offsets) and waits for the disk on every commit.
+    pub async fn embedded(dir: &std::path::Path) -> Result<Self, crate::StoreError> {
+        use crate::{Durability, SqlStore};
+        let model = SqlStore::sqlite_with(&dir.join("read.db"), Durability::Rebuildable).await?;
+        let state = Arc::new(SqlStore::sqlite_with(&dir.join("state.db"), Durability::Full).await?);
+        Ok(ReadStores {
+            model: Arc::new(model),
+            requests: Arc::clone(&state) as Arc<dyn RequestRecords>,
+            uploads: state,
+        })
+    }
+
     /// The three ports of `store`, an adapter that implements them all.
     pub fn of<S: ReadModel + RequestRecords + UploadSessions + 'static>(store: S) -> Self {
         let store = Arc::new(store);

@@ -1,4 +1,7 @@
-//! Upload sessions: the state of resumable (tus) uploads.
+//! Upload sessions: the state of resumable (tus) uploads. The names of
+//! the chunk objects holding an upload's bytes are read apart from the
+//! upload ([`UploadSessions::upload_parts`]), and each PATCH adds one, so
+//! a PATCH costs the same however many came before it.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -13,8 +16,6 @@ pub struct Upload {
     /// `None` while the client defers the length.
     pub length: Option<u64>,
     pub offset: u64,
-    /// Names of the chunk objects holding the bytes so far, in order.
-    pub parts: Vec<String>,
     /// `Upload-Metadata` as the client sent it.
     pub metadata: String,
     /// Microseconds since the epoch.
@@ -31,9 +32,18 @@ pub trait UploadSessions: Send + Sync {
 
     async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
 
-    /// Stores `upload`'s new offset, length and parts if its offset is still
-    /// `from`; `false` (nothing changed) if another request moved it.
-    async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError>;
+    /// Names of the chunk objects holding the upload's bytes, in order.
+    async fn upload_parts(&self, id: Uuid) -> Result<Vec<String>, StoreError>;
+
+    /// Stores `upload`'s new offset, length and expiry, and appends `part`
+    /// to its parts, if its offset is still `from`; `false` (nothing
+    /// changed) if another request moved it.
+    async fn advance_upload(
+        &self,
+        upload: &Upload,
+        from: u64,
+        part: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     async fn set_upload_post(&self, id: Uuid, post: Uuid) -> Result<(), StoreError>;
 

@@ -6,6 +6,17 @@ pub enum Dialect {
     Sqlite,
 }
 
+/// How a SQLite store commits (MySQL's InnoDB is durable either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// A commit may be lost to a power cut: for what the log can rebuild
+    /// (the read model).
+    Rebuildable,
+    /// Every commit is on disk before it returns: for what only this store
+    /// holds (idempotency keys, processed marks, tus offsets).
+    Full,
+}
+
 impl Dialect {
     pub fn of_url(url: &str) -> Option<Self> {
         if url.starts_with("mysql:") || url.starts_with("mariadb:") {
@@ -25,16 +36,23 @@ impl Dialect {
     }
 
     /// Run on every new connection.
-    pub fn session_setup(self) -> &'static [&'static str] {
-        match self {
+    pub fn session_setup(self, durability: Durability) -> &'static [&'static str] {
+        match (self, durability) {
             // Read committed: projections never need gap locks, and feed
-            // reads must not block on them.
-            Dialect::MySql => &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
-            // WAL lets readers run beside the one writer; NORMAL sync is safe
-            // with WAL (the log, not this file, is the source of truth).
-            Dialect::Sqlite => &[
+            // reads must not block on them. InnoDB commits durably by default.
+            (Dialect::MySql, _) => &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
+            // WAL lets readers run beside the one writer. NORMAL sync can
+            // lose the last commits to a power cut, not to a crash: fine
+            // where the log rebuilds what is lost.
+            (Dialect::Sqlite, Durability::Rebuildable) => &[
                 "PRAGMA journal_mode = WAL",
                 "PRAGMA synchronous = NORMAL",
+                "PRAGMA busy_timeout = 10000",
+            ],
+            // FULL sync: every commit is on disk before it returns.
+            (Dialect::Sqlite, Durability::Full) => &[
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = FULL",
                 "PRAGMA busy_timeout = 10000",
             ],
         }

@@ -17,6 +17,7 @@ use imagegram_eventlog::Position;
 use imagegram_schemas::Event;
 use uuid::Uuid;
 
+pub use dialect::Durability;
 pub use store::SqlStore;
 
 use crate::{Advance, Applied, CommentState, Counts, FeedKey, PostView, ReadModel, StoreError};

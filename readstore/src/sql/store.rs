@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-use super::dialect::Dialect;
+use super::dialect::{Dialect, Durability};
 use crate::StoreError;
 
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -46,6 +46,15 @@ impl SqlStore {
     /// Connects to `mysql://…` or `sqlite://path` (created if missing) and
     /// runs pending migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        SqlStore::connect_with(url, max_connections, Durability::Full).await
+    }
+
+    /// [`SqlStore::connect`], committing as `durability` says on SQLite.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
         let mut options = AnyConnectOptions::from_str(url)?;
@@ -55,7 +64,7 @@ impl SqlStore {
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    for statement in dialect.session_setup() {
+                    for statement in dialect.session_setup(durability) {
                         conn.execute(*statement).await?;
                     }
                     Ok(())
@@ -74,13 +83,19 @@ impl SqlStore {
         })
     }
 
-    /// The embedded default: a SQLite file.
+    /// A SQLite file for the read model: the log rebuilds what a power
+    /// cut could lose.
     pub async fn sqlite(path: &std::path::Path) -> Result<Self, StoreError> {
+        SqlStore::sqlite_with(path, Durability::Rebuildable).await
+    }
+
+    /// A SQLite file, committing as `durability` says.
+    pub async fn sqlite_with(path: &std::path::Path, durability: Durability) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        SqlStore::connect(&url, 8).await
+        SqlStore::connect_with(&url, 8, durability).await
     }
 }
 

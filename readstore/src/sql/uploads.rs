@@ -1,8 +1,11 @@
 //! Resumable uploads' state: created, advanced by compare-and-set on the
 //! offset (two PATCHes racing on one upload: one wins, the other sees a
 //! conflict), marked with the post made from them, swept when expired.
+//! Each chunk object is a row of `upload_parts`, so a PATCH adds one row
+//! and reads none, whatever the upload's length; parts stored by older
+//! versions in the `uploads.parts` column come first.
 
-use sqlx::Row;
+use sqlx::{Any, Row};
 use uuid::Uuid;
 
 use async_trait::async_trait;
@@ -21,7 +24,6 @@ fn upload_of(row: &sqlx::any::AnyRow) -> Result<Upload, StoreError> {
         owner: row.try_get("owner")?,
         length: row.try_get::<Option<i64>, _>("upload_length")?.map(|v| v as u64),
         offset: row.try_get::<i64, _>("upload_offset")? as u64,
-        parts: text(row, "parts")?.lines().map(str::to_owned).collect(),
         metadata: text(row, "metadata")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -32,22 +34,39 @@ fn upload_of(row: &sqlx::any::AnyRow) -> Result<Upload, StoreError> {
     })
 }
 
+/// How many parts upload `id` has stored: its legacy ones, or one past
+/// the last row, whichever is more (a lookup on the key, not a scan).
+async fn stored_parts(tx: &mut sqlx::Transaction<'static, Any>, id: Uuid) -> Result<usize, StoreError> {
+    let legacy = sqlx::query("SELECT parts FROM uploads WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    let legacy = text(&legacy, "parts")?.lines().count();
+    let last: Option<i64> = sqlx::query("SELECT MAX(seq) AS last FROM upload_parts WHERE upload_id = ?")
+        .bind(id.to_string())
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("last")?;
+    Ok(legacy.max(last.map_or(0, |seq| seq as usize + 1)))
+}
+
 #[async_trait]
 impl UploadSessions for SqlStore {
     async fn create_upload(&self, upload: &Upload) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO uploads ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+            "INSERT INTO uploads ({COLUMNS}) VALUES (?, ?, ?, ?, '', ?, ?, ?, NULL)"
         ))
         .bind(upload.id.to_string())
         .bind(&upload.owner)
         .bind(upload.length.map(|v| v as i64))
         .bind(upload.offset as i64)
-        .bind(upload.parts.join("\n"))
         .bind(&upload.metadata)
         .bind(upload.created_at)
         .bind(upload.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -59,23 +78,62 @@ impl UploadSessions for SqlStore {
         row.as_ref().map(upload_of).transpose()
     }
 
-    /// Moves the offset from `from` to `upload.offset` (and stores the length
-    /// and parts); `false` if the offset was no longer `from`.
-    async fn advance_upload(&self, upload: &Upload, from: u64) -> Result<bool, StoreError> {
+    /// Parts kept by older versions in the `parts` column, then the rows.
+    async fn upload_parts(&self, id: Uuid) -> Result<Vec<String>, StoreError> {
+        let legacy = sqlx::query("SELECT parts FROM uploads WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let mut parts: Vec<String> = match &legacy {
+            Some(row) => text(row, "parts")?.lines().map(str::to_owned).collect(),
+            None => return Ok(Vec::new()),
+        };
+        let rows = sqlx::query("SELECT name FROM upload_parts WHERE upload_id = ? ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &rows {
+            parts.push(text(row, "name")?);
+        }
+        Ok(parts)
+    }
+
+    /// Moves the offset from `from` to `upload.offset`, stores the length
+    /// and expiry, and appends `part`; `false` if the offset was no longer
+    /// `from`.
+    async fn advance_upload(
+        &self,
+        upload: &Upload,
+        from: u64,
+        part: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
-            "UPDATE uploads SET upload_offset = ?, upload_length = ?, parts = ?, expires_at = ? \
+            "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ? \
              WHERE id = ? AND upload_offset = ?",
         )
         .bind(upload.offset as i64)
         .bind(upload.length.map(|v| v as i64))
-        .bind(upload.parts.join("\n"))
         .bind(upload.expires_at)
         .bind(upload.id.to_string())
         .bind(from as i64)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(moved == 1)
+        if moved != 1 {
+            return Ok(false);
+        }
+        if let Some(part) = part {
+            let seq = stored_parts(&mut tx, upload.id).await?;
+            sqlx::query("INSERT INTO upload_parts (upload_id, seq, name) VALUES (?, ?, ?)")
+                .bind(upload.id.to_string())
+                .bind(seq as i64)
+                .bind(part)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn set_upload_post(&self, id: Uuid, post: Uuid) -> Result<(), StoreError> {
@@ -88,10 +146,16 @@ impl UploadSessions for SqlStore {
     }
 
     async fn delete_upload(&self, id: Uuid) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM upload_parts WHERE upload_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM uploads WHERE id = ?")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
