@@ -172,9 +172,41 @@ pub struct HttpSettings {
     /// sending a byte before it is cut off.
     #[arg(long, env = "IMAGEGRAM_BODY_IDLE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub body_idle_timeout: std::time::Duration,
+    /// Comments a user may add a minute (per gateway; 0: no limit).
+    #[arg(long, env = "IMAGEGRAM_COMMENTS_PER_MINUTE", default_value_t = 120)]
+    pub comments_per_minute: u32,
+    /// Comments a user may delete a minute (per gateway; 0: no limit).
+    #[arg(long, env = "IMAGEGRAM_DELETES_PER_MINUTE", default_value_t = 120)]
+    pub deletes_per_minute: u32,
+    /// Posts a user may make a minute (per gateway; 0: no limit).
+    #[arg(long, env = "IMAGEGRAM_POSTS_PER_MINUTE", default_value_t = 30)]
+    pub posts_per_minute: u32,
+    /// Resumable uploads a user may start a minute (per gateway; 0: no limit).
+    #[arg(long, env = "IMAGEGRAM_UPLOADS_PER_MINUTE", default_value_t = 30)]
+    pub uploads_per_minute: u32,
+    /// Reads a minute per user, or per client address without a token
+    /// (per gateway; 0: no limit).
+    #[arg(long, env = "IMAGEGRAM_READS_PER_MINUTE", default_value_t = 6000)]
+    pub reads_per_minute: u32,
+    /// Take the client's address from the last X-Forwarded-For entry (set
+    /// it only behind a load balancer that adds one).
+    #[arg(long, env = "IMAGEGRAM_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
 }
 
 impl HttpSettings {
+    /// Requests a minute per user and per address.
+    pub fn rate_settings(&self) -> imagegram_ingest::RateSettings {
+        imagegram_ingest::RateSettings {
+            comments_per_minute: self.comments_per_minute,
+            deletes_per_minute: self.deletes_per_minute,
+            posts_per_minute: self.posts_per_minute,
+            uploads_per_minute: self.uploads_per_minute,
+            reads_per_minute: self.reads_per_minute,
+            trust_forwarded_for: self.trust_forwarded_for,
+        }
+    }
+
     /// What bounds the gateway's connections.
     pub fn connection_limits(&self) -> imagegram_ingest::ConnectionLimits {
         imagegram_ingest::ConnectionLimits {

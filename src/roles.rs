@@ -171,6 +171,7 @@ async fn start_gateway(
     let mut settings = GatewaySettings::new(secret);
     settings.identity = http.identity();
     settings.connections = http.connection_limits();
+    settings.rates = http.rate_settings();
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;

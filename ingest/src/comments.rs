@@ -12,6 +12,7 @@ use crate::consistency;
 use crate::idempotency::{self, Guarded};
 use crate::json_body::JsonBody;
 use crate::publish::{self, append};
+use crate::rate_limit::Action;
 use crate::state::AppState;
 use crate::views::{CommentJson, NewComment};
 use crate::Problem;
@@ -62,6 +63,7 @@ pub async fn add(
     raw: &str,
     headers: &HeaderMap,
 ) -> Result<Response, Problem> {
+    state.limits.user(Action::Comment, &user)?;
     let content = valid_content(raw)?;
     let key = idempotency::key_of(headers)?;
     Ok(
@@ -86,6 +88,7 @@ pub async fn delete_comment(
     Path((post_id, comment_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    state.limits.user(Action::Delete, &user)?;
     consistency::after_requested(&state, &headers).await;
     let lookup = || async {
         state

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -76,7 +77,15 @@ pub async fn serve(
             },
         };
         let _ = socket.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // Handlers see the peer as axum's `ConnectInfo` (rate limits use it).
+        let with_peer = tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let service = TowerToHyperService::new(with_peer);
         let connection = http.serve_connection(TokioIo::new(socket), service);
         let stop = stop.clone();
         connections.spawn(async move {

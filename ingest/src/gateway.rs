@@ -16,6 +16,7 @@ use crate::connections::ConnectionLimits;
 use crate::feed::{CursorSigner, RenderedItems};
 use crate::health::{BlobProbe, LogProbe, Probe, StoreProbe};
 use crate::notifications::Notifications;
+use crate::rate_limit::{RateLimits, RateSettings};
 use crate::state::AppState;
 use crate::IngestError;
 
@@ -36,6 +37,8 @@ pub struct GatewaySettings {
     pub identity: Option<IdentityProvider>,
     /// What bounds each connection and the number open.
     pub connections: ConnectionLimits,
+    /// Requests a minute per user (writes) and per address (anonymous reads).
+    pub rates: RateSettings,
 }
 
 impl GatewaySettings {
@@ -45,6 +48,7 @@ impl GatewaySettings {
             sweep_every: Duration::from_secs(60),
             identity: None,
             connections: ConnectionLimits::default(),
+            rates: RateSettings::default(),
         }
     }
 }
@@ -82,6 +86,8 @@ impl Gateway {
             settings.sweep_every,
             stop.clone(),
         );
+        let limits = RateLimits::new(settings.rates);
+        forget_idle_clients(limits.clone(), stop.clone());
         let feed =
             imagegram_projections::feed::start(Arc::clone(&model), Arc::clone(&log), stop.clone()).await?;
         let state = AppState {
@@ -91,6 +97,7 @@ impl Gateway {
             requests,
             uploads,
             auth,
+            limits,
             cursors: CursorSigner::new(&settings.secret),
             rendered: RenderedItems::new(100_000),
             instance: instance_id(),
@@ -127,4 +134,17 @@ fn instance_id() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Every minute, drops the buckets of clients that are full again.
+fn forget_idle_clients(limits: RateLimits, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = every.tick() => limits.forget_idle(),
+            }
+        }
+    });
 }

@@ -24,6 +24,8 @@
 //! - `comments.rs`: adding and deleting comments.
 //! - `idempotency.rs`: the one guard of keyed requests: claim under a
 //!   lease, work in a task of its own, replay or conflict.
+//! - `rate_limit.rs`: token buckets per user (writes) and per address
+//!   (anonymous reads); 429 with `Retry-After` and `RateLimit` fields.
 //! - `consistency.rs`: read your own writes: a write's log position as a
 //!   token, and reads that wait for the read model to apply it.
 //! - `notifications.rs`: what each user is told, followed from the log;
@@ -64,6 +66,7 @@ mod post_answer;
 mod posts;
 mod problem;
 mod publish;
+mod rate_limit;
 mod reads;
 mod server;
 mod state;
@@ -79,5 +82,6 @@ pub use gateway::{Gateway, GatewaySettings, Ports};
 pub use health::Probe;
 pub use notifications::Notifications;
 pub use problem::Problem;
+pub use rate_limit::RateSettings;
 pub use server::{bind, router};
 pub use state::AppState;

@@ -12,6 +12,7 @@ use crate::auth::User;
 use crate::idempotency::{self, Guarded};
 use crate::post_answer;
 use crate::publish::{self, Posting, MAX_CAPTION_CHARS};
+use crate::rate_limit::Action;
 use crate::state::AppState;
 use crate::upload_stream::{drain, store_field, text_field, StoredImage};
 use crate::views::PostJson;
@@ -67,6 +68,7 @@ pub async fn create(
     mut multipart: Multipart,
     file_part: &str,
 ) -> Result<Response, Problem> {
+    state.limits.user(Action::Post, &user)?;
     let key = idempotency::key_of(headers)?;
     let post_id = Posting::post_id(&user, key.as_deref());
     let original_key = keys::original(post_id);

@@ -4,7 +4,7 @@
 //! (5xx) log the cause at error level and tell the client only that it
 //! failed, with an id to quote, never the internals.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -15,16 +15,16 @@ use crate::IngestError;
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
-    pub title: String,
+    pub title: &'static str,
     pub status: u16,
     pub detail: String,
     /// The resource this problem is about, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
-    /// Seconds to wait before retrying (the `Retry-After` header), when a
-    /// retry can help.
+    /// Header fields for the answer: `Retry-After` when a retry can help,
+    /// rate-limit fields.
     #[serde(skip)]
-    pub retry_after: Option<u32>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Problem {
@@ -32,11 +32,11 @@ impl Problem {
     pub fn client(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
         let problem = Problem {
             kind: format!("https://imagegram.dev/problems/{slug}"),
-            title: status.canonical_reason().unwrap_or("Client error").to_owned(),
+            title: status.canonical_reason().unwrap_or("Client error"),
             status: status.as_u16(),
             detail: detail.into(),
             instance: None,
-            retry_after: None,
+            headers: Vec::new(),
         };
         tracing::debug!(status = problem.status, detail = %problem.detail, "client error");
         problem
@@ -48,12 +48,27 @@ impl Problem {
         tracing::error!(status = status.as_u16(), %incident, error = %cause, "request failed");
         Problem {
             kind: "about:blank".to_owned(),
-            title: status.canonical_reason().unwrap_or("Server error").to_owned(),
+            title: status.canonical_reason().unwrap_or("Server error"),
             status: status.as_u16(),
             detail: format!("the request could not be completed; incident {incident}"),
             instance: None,
-            retry_after: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// The same problem, to retry after `seconds` (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.headers
+            .push((header::RETRY_AFTER, HeaderValue::from(seconds)));
+        self
+    }
+
+    /// The seconds of its `Retry-After`, if it has one.
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name == header::RETRY_AFTER)
+            .and_then(|(_, value)| value.to_str().ok()?.parse().ok())
     }
 
     /// The same problem, about the resource at `path`.
@@ -68,10 +83,8 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response();
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
         }
         response
     }
@@ -82,9 +95,7 @@ impl IntoResponse for Problem {
 impl From<IngestError> for Problem {
     fn from(e: IngestError) -> Problem {
         if e.is_transient() {
-            let mut problem = Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e);
-            problem.retry_after = Some(1);
-            problem
+            Problem::server(StatusCode::SERVICE_UNAVAILABLE, &e).retry_after(1)
         } else {
             Problem::server(StatusCode::INTERNAL_SERVER_ERROR, &e)
         }
@@ -195,7 +206,7 @@ mod tests {
         assert!(text.contains("incident"), "{text}");
         assert!(!text.contains("10.0.0.7"), "{text}");
         let bug = Problem::from(IngestError::Broken("the log acknowledged no record"));
-        assert_eq!((bug.status, bug.retry_after), (500, None));
+        assert_eq!((bug.status, bug.retry_after_secs()), (500, None));
         assert!(!bug.detail.contains("acknowledged"));
     }
 

@@ -1,8 +1,12 @@
 //! Routes and middleware: body limits, timeouts, tracing, problems.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -11,6 +15,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::health::{healthz, readyz};
+use crate::rate_limit::Reader;
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::{admin, comments, events, feed, legacy, openapi, posts, problem, reads, tus, IngestError};
@@ -36,18 +41,21 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
         .route("/image/upload", post(legacy::upload))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(UPLOAD_BODY_LIMIT));
-    let rest = Router::new()
+    let reads = Router::new()
         .route("/v1/posts", get(feed::feed))
         .route("/v1/posts/{id}", get(reads::get_post))
+        .route("/v1/images/{file}", get(reads::get_image))
+        .route("/post", get(legacy::old_feed))
+        .route("/post/", get(legacy::old_feed))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limit_reads));
+    let rest = Router::new()
+        .merge(reads)
         .route("/v1/posts/{id}/comments", post(comments::add_comment))
         .route(
             "/v1/posts/{id}/comments/{comment_id}",
             delete(comments::delete_comment),
         )
-        .route("/v1/images/{file}", get(reads::get_image))
         .route("/comment", post(legacy::comment))
-        .route("/post", get(legacy::old_feed))
-        .route("/post/", get(legacy::old_feed))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/events", get(events::events))
@@ -65,6 +73,37 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
         .layer(axum::middleware::map_response(problem::as_problem))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Counts a read against its user (with a valid token) or its client's
+/// address (without one); over the limit, the 429 instead of the read.
+async fn limit_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    let user = match token {
+        Some(token) => state.auth.verify(token.trim()).await,
+        None => None,
+    };
+    let reader = match user {
+        Some(user) => Some(Reader::User(user)),
+        None => {
+            let peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip());
+            state
+                .limits
+                .client_address(request.headers(), peer)
+                .map(Reader::Address)
+        }
+    };
+    if let Some(Err(problem)) = reader.map(|reader| state.limits.read(&reader)) {
+        return problem.into_response();
+    }
+    next.run(request).await
 }
 
 /// Binds the gateway's address (port 0 picks a free one).

@@ -15,6 +15,7 @@ use crate::feed::cursor::CursorSigner;
 use crate::feed::rendered::RenderedItems;
 use crate::health::Probes;
 use crate::notifications::Notifications;
+use crate::rate_limit::RateLimits;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     /// Resumable uploads' state.
     pub uploads: Arc<dyn UploadSessions>,
     pub auth: Auth,
+    /// Per-user and per-address token buckets.
+    pub limits: RateLimits,
     pub notifications: Arc<Notifications>,
     /// The feed's ranking, snapshots and post cache, fresh from the log.
     pub feed: Arc<imagegram_projections::feed::Feed>,

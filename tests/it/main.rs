@@ -13,6 +13,7 @@ mod large_uploads;
 mod legacy_routes;
 mod notifications;
 mod projector_crash;
+mod rate_limits;
 mod read_your_writes;
 mod rebuild_cli;
 mod replay;

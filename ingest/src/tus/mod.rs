@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::User;
 use crate::publish;
+use crate::rate_limit::Action;
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::Problem;
@@ -90,6 +91,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
+    state.limits.user(Action::Upload, &user)?;
     protocol::check_version(&headers)?;
     let length = protocol::creation_length(&headers)?;
     let metadata = headers

@@ -13,6 +13,7 @@ use crate::idempotency::{Earlier, Guarded};
 use crate::json_body::JsonBody;
 use crate::post_answer;
 use crate::publish::{self, Posting};
+use crate::rate_limit::Action;
 use crate::state::AppState;
 use crate::upload_stream::{not_an_image, StoredImage};
 use crate::views::PostJson;
@@ -92,6 +93,7 @@ pub async fn from_upload(
     wait: Option<u64>,
     body: &[u8],
 ) -> Result<Response, Problem> {
+    state.limits.user(Action::Post, &user)?;
     let request: FromUpload = JsonBody::parse(body)?;
     publish::check_caption(&request.caption)
         .map_err(|why| Problem::client(StatusCode::BAD_REQUEST, "bad-caption", why))?;

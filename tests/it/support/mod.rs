@@ -34,6 +34,11 @@ pub struct App {
 /// The environment for `infra`, or `None` (with a note) when its services are not configured.
 pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
     let mut env = vec![("IMAGEGRAM_LOG_FILTER".to_owned(), "warn".to_owned())];
+    // Tests send far more than a person would; `rate_limits.rs` turns the
+    // limits back on.
+    for limit in ["COMMENTS", "DELETES", "POSTS", "UPLOADS", "READS"] {
+        env.push((format!("IMAGEGRAM_{limit}_PER_MINUTE"), "0".to_owned()));
+    }
     if infra == Infra::Embedded {
         env.push(("IMAGEGRAM_EVENT_LOG_DURABILITY".into(), "process".into()));
         return Some(env);

@@ -1,0 +1,77 @@
+//! A flood from one user meets 429 (with `Retry-After` and the draft's
+//! `RateLimit` fields, as problem+json) while another user in the same
+//! second is served; anonymous reads are counted per client address.
+
+use reqwest::StatusCode;
+
+use crate::support::{comment, publish, App, Infra};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_meets_429_while_another_user_is_served() {
+    let Some(app) = App::start_with(
+        Infra::Embedded,
+        "serve",
+        "rate limits",
+        &[
+            ("IMAGEGRAM_COMMENTS_PER_MINUTE", "20"),
+            ("IMAGEGRAM_READS_PER_MINUTE", "30"),
+        ],
+    ) else {
+        return;
+    };
+    let (ann, bob) = (app.token("ann"), app.token("bob"));
+    let post = publish(&app, &ann, "flooded").await;
+    let post = post["id"].as_str().expect("post id").to_owned();
+
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for i in 0..60 {
+        let response = comment(&app, &ann, &post, &format!("flood {i}")).await;
+        statuses.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS && refused.is_none() {
+            refused = Some(response);
+        }
+    }
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(created >= 20, "the first minute's worth is served: {created}");
+    assert!(limited >= 35, "the rest of the flood is refused: {limited} of 60");
+    let refused = refused.expect("a 429");
+    let headers = refused.headers().clone();
+    assert_eq!(headers["content-type"], "application/problem+json");
+    let wait: u64 = headers["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+    assert_eq!(headers["ratelimit-policy"], "\"comments\";q=20;w=60");
+    assert!(headers["ratelimit"]
+        .to_str()
+        .expect("text")
+        .starts_with("\"comments\";r=0;t="));
+
+    // Another user in the same second is served.
+    let other = comment(&app, &bob, &post, "not part of the flood").await;
+    assert_eq!(other.status(), StatusCode::CREATED);
+
+    // Anonymous reads: counted per address, so this one address runs out.
+    let mut read_statuses = Vec::new();
+    for _ in 0..40 {
+        let response = app.client.get(app.url("/v1/posts")).send().await.expect("feed");
+        read_statuses.push(response.status());
+    }
+    assert!(read_statuses.contains(&StatusCode::TOO_MANY_REQUESTS));
+    // With a token, reads count against the user instead.
+    let with_token = app
+        .client
+        .get(app.url("/v1/posts"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(with_token.status(), StatusCode::OK);
+}
