@@ -192,6 +192,18 @@ pub struct HttpSettings {
     /// it only behind a load balancer that adds one).
     #[arg(long, env = "IMAGEGRAM_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+    /// Resumable uploads a user may have open at once (0: no limit).
+    #[arg(long, env = "IMAGEGRAM_MAX_OPEN_UPLOADS", default_value_t = 20)]
+    pub max_open_uploads: u64,
+    /// Bytes of images a user may post a UTC day (0: no limit).
+    #[arg(long, env = "IMAGEGRAM_DAILY_UPLOAD_BYTES", default_value_t = 1 << 30)]
+    pub daily_upload_bytes: u64,
+    /// How long an Idempotency-Key answers retries before it is pruned.
+    #[arg(long, env = "IMAGEGRAM_IDEMPOTENCY_RETENTION", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub idempotency_retention: std::time::Duration,
+    /// How long a processed-event mark is kept before it is pruned.
+    #[arg(long, env = "IMAGEGRAM_PROCESSED_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub processed_retention: std::time::Duration,
 }
 
 impl HttpSettings {
@@ -204,6 +216,16 @@ impl HttpSettings {
             uploads_per_minute: self.uploads_per_minute,
             reads_per_minute: self.reads_per_minute,
             trust_forwarded_for: self.trust_forwarded_for,
+        }
+    }
+
+    /// Quotas per user, and how long request records are kept.
+    pub fn quotas(&self) -> imagegram_ingest::Quotas {
+        imagegram_ingest::Quotas {
+            open_uploads: self.max_open_uploads,
+            daily_bytes: self.daily_upload_bytes,
+            idempotency_retention: self.idempotency_retention,
+            processed_retention: self.processed_retention,
         }
     }
 

@@ -172,6 +172,7 @@ async fn start_gateway(
     settings.identity = http.identity();
     settings.connections = http.connection_limits();
     settings.rates = http.rate_settings();
+    settings.quotas = http.quotas();
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;

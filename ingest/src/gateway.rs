@@ -16,6 +16,7 @@ use crate::connections::ConnectionLimits;
 use crate::feed::{CursorSigner, RenderedItems};
 use crate::health::{BlobProbe, LogProbe, Probe, StoreProbe};
 use crate::notifications::Notifications;
+use crate::quotas::Quotas;
 use crate::rate_limit::{RateLimits, RateSettings};
 use crate::state::AppState;
 use crate::IngestError;
@@ -39,6 +40,7 @@ pub struct GatewaySettings {
     pub connections: ConnectionLimits,
     /// Requests a minute per user (writes) and per address (anonymous reads).
     pub rates: RateSettings,
+    pub quotas: Quotas,
 }
 
 impl GatewaySettings {
@@ -49,6 +51,7 @@ impl GatewaySettings {
             identity: None,
             connections: ConnectionLimits::default(),
             rates: RateSettings::default(),
+            quotas: Quotas::default(),
         }
     }
 }
@@ -98,6 +101,7 @@ impl Gateway {
             uploads,
             auth,
             limits,
+            quotas: settings.quotas,
             cursors: CursorSigner::new(&settings.secret),
             rendered: RenderedItems::new(100_000),
             instance: instance_id(),
@@ -106,6 +110,7 @@ impl Gateway {
             shutdown: stop,
             probes: Arc::new(probes),
         };
+        crate::quotas::start_pruning(state.clone(), state.shutdown.clone());
         Ok(Gateway {
             state,
             connections: settings.connections,

@@ -24,6 +24,8 @@
 //! - `comments.rs`: adding and deleting comments.
 //! - `idempotency.rs`: the one guard of keyed requests: claim under a
 //!   lease, work in a task of its own, replay or conflict.
+//! - `quotas.rs`: open uploads and daily bytes per user; pruning of old
+//!   idempotency keys and processed marks.
 //! - `rate_limit.rs`: token buckets per user (writes) and per address
 //!   (anonymous reads); 429 with `Retry-After` and `RateLimit` fields.
 //! - `consistency.rs`: read your own writes: a write's log position as a
@@ -66,6 +68,7 @@ mod post_answer;
 mod posts;
 mod problem;
 mod publish;
+mod quotas;
 mod rate_limit;
 mod reads;
 mod server;
@@ -82,6 +85,7 @@ pub use gateway::{Gateway, GatewaySettings, Ports};
 pub use health::Probe;
 pub use notifications::Notifications;
 pub use problem::Problem;
+pub use quotas::Quotas;
 pub use rate_limit::RateSettings;
 pub use server::{bind, router};
 pub use state::AppState;

@@ -12,6 +12,7 @@ use crate::auth::User;
 use crate::idempotency::{self, Guarded};
 use crate::post_answer;
 use crate::publish::{self, Posting, MAX_CAPTION_CHARS};
+use crate::quotas;
 use crate::rate_limit::Action;
 use crate::state::AppState;
 use crate::upload_stream::{drain, store_field, text_field, StoredImage};
@@ -69,6 +70,7 @@ pub async fn create(
     file_part: &str,
 ) -> Result<Response, Problem> {
     state.limits.user(Action::Post, &user)?;
+    quotas::check_daily_bytes(&state, &user, 0).await?;
     let key = idempotency::key_of(headers)?;
     let post_id = Posting::post_id(&user, key.as_deref());
     let original_key = keys::original(post_id);

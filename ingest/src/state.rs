@@ -15,6 +15,7 @@ use crate::feed::cursor::CursorSigner;
 use crate::feed::rendered::RenderedItems;
 use crate::health::Probes;
 use crate::notifications::Notifications;
+use crate::quotas::Quotas;
 use crate::rate_limit::RateLimits;
 
 /// What every handler can reach.
@@ -31,6 +32,7 @@ pub struct AppState {
     pub auth: Auth,
     /// Per-user and per-address token buckets.
     pub limits: RateLimits,
+    pub quotas: Quotas,
     pub notifications: Arc<Notifications>,
     /// The feed's ranking, snapshots and post cache, fresh from the log.
     pub feed: Arc<imagegram_projections::feed::Feed>,

@@ -75,3 +75,79 @@ async fn a_flood_meets_429_while_another_user_is_served() {
         .expect("feed");
     assert_eq!(with_token.status(), StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_cap_open_uploads_and_daily_bytes() {
+    use crate::support::tus::{b64, create, TUS};
+    let Some(app) = App::start_with(
+        Infra::Embedded,
+        "serve",
+        "quotas",
+        &[
+            ("IMAGEGRAM_MAX_OPEN_UPLOADS", "2"),
+            ("IMAGEGRAM_DAILY_UPLOAD_BYTES", "5000"),
+        ],
+    ) else {
+        return;
+    };
+    let (ann, bob) = (app.token("ann"), app.token("bob"));
+    let metadata = format!("filename {}", b64("a.png"));
+    for _ in 0..2 {
+        create(&app, &ann, Some(100), &metadata).await;
+    }
+    let third = app
+        .client
+        .post(app.url("/v1/uploads"))
+        .bearer_auth(&ann)
+        .header(TUS.0, TUS.1)
+        .header("Upload-Length", "100")
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(
+        third.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a third open upload"
+    );
+    create(&app, &bob, Some(100), &metadata).await;
+
+    // An upload declared larger than what is left of today is refused at once.
+    let too_big = app
+        .client
+        .post(app.url("/v1/uploads"))
+        .bearer_auth(&bob)
+        .header(TUS.0, TUS.1)
+        .header("Upload-Length", "6000")
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(too_big.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(too_big.headers().contains_key("retry-after"));
+
+    // A multipart post counts its bytes; once the day's bytes are used,
+    // the next post is refused before its body is read.
+    let first = publish(&app, &bob, "fits").await;
+    assert!(first["id"].is_string());
+    let mut refused = None;
+    for _ in 0..10 {
+        let response = app
+            .client
+            .post(app.url("/v1/posts"))
+            .bearer_auth(&bob)
+            .multipart(crate::support::image_form(
+                crate::support::png(64, 64),
+                "b.png",
+                "more",
+            ))
+            .send()
+            .await
+            .expect("post");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("the daily quota is reached within 10 posts of 64x64 PNGs");
+    let problem: serde_json::Value = refused.json().await.expect("problem");
+    assert_eq!(problem["type"], "https://imagegram.dev/problems/daily-quota");
+}

@@ -103,6 +103,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
     });
     let outcomes = state.notifications.subscribe(&user);
     let written = append(&state, &event).await?;
+    crate::quotas::record_bytes(&state, &user, image.size).await;
     let accepted = PostJson {
         id: post_id,
         caption,

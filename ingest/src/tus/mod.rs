@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::User;
 use crate::publish;
+use crate::quotas;
 use crate::rate_limit::Action;
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
@@ -94,6 +95,8 @@ pub async fn create(
     state.limits.user(Action::Upload, &user)?;
     protocol::check_version(&headers)?;
     let length = protocol::creation_length(&headers)?;
+    quotas::check_open_uploads(&state, &user).await?;
+    quotas::check_daily_bytes(&state, &user, length.unwrap_or(0)).await?;
     let metadata = headers
         .get("upload-metadata")
         .and_then(|v| v.to_str().ok())

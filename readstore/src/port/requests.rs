@@ -1,5 +1,6 @@
-//! Request records: idempotency keys (the gateway's keyed requests) and
-//! processed-event marks (the processors' deduplication).
+//! Request records: idempotency keys (the gateway's keyed requests),
+//! processed-event marks (the processors' deduplication), and the bytes
+//! each user posted a day (a quota). Old keys and marks are pruned.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -52,4 +53,17 @@ pub trait RequestRecords: Send + Sync {
 
     /// Records that `consumer` handled `event_id`.
     async fn mark_processed(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError>;
+
+    /// Forgets idempotency keys made before `before` (µs since the epoch)
+    /// whose claim is not held; how many.
+    async fn prune_requests(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Forgets processed marks made before `before`; how many.
+    async fn prune_processed(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Adds `bytes` to what `actor` posted on `day` (days since the epoch, UTC).
+    async fn add_daily_bytes(&self, actor: &str, day: i64, bytes: u64) -> Result<(), StoreError>;
+
+    /// What `actor` posted on `day`, in bytes.
+    async fn daily_bytes(&self, actor: &str, day: i64) -> Result<u64, StoreError>;
 }

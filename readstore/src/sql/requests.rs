@@ -131,4 +131,51 @@ impl RequestRecords for SqlStore {
             .await?;
         Ok(())
     }
+
+    async fn prune_requests(&self, before: i64) -> Result<u64, StoreError> {
+        // A claim still held (its lease running, no answer yet) stays.
+        let pruned = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE created_at < ? AND (response IS NOT NULL OR lease_until < ?)",
+        )
+        .bind(before)
+        .bind(now_us())
+        .execute(&self.pool)
+        .await?;
+        Ok(pruned.rows_affected())
+    }
+
+    async fn prune_processed(&self, before: i64) -> Result<u64, StoreError> {
+        let pruned = sqlx::query("DELETE FROM processed_events WHERE processed_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(pruned.rows_affected())
+    }
+
+    async fn add_daily_bytes(&self, actor: &str, day: i64, bytes: u64) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO daily_bytes (actor, day, bytes) VALUES (?, ?, ?) {}",
+            self.dialect.upsert("actor, day", "bytes = bytes + NEW(bytes)")
+        );
+        sqlx::query(&sql)
+            .bind(actor)
+            .bind(day)
+            .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn daily_bytes(&self, actor: &str, day: i64) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT bytes FROM daily_bytes WHERE actor = ? AND day = ?")
+            .bind(actor)
+            .bind(day)
+            .fetch_optional(&self.pool)
+            .await?;
+        let bytes: i64 = match row {
+            Some(row) => row.try_get("bytes")?,
+            None => 0,
+        };
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
 }

@@ -159,6 +159,18 @@ impl UploadSessions for SqlStore {
         Ok(())
     }
 
+    async fn open_uploads(&self, owner: &str, now: i64) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS open FROM uploads WHERE owner = ? AND post_id IS NULL AND expires_at >= ?",
+        )
+        .bind(owner)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        let open: i64 = row.try_get("open")?;
+        Ok(u64::try_from(open).unwrap_or(0))
+    }
+
     async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM uploads WHERE expires_at < ? LIMIT ?"

@@ -288,3 +288,69 @@ pub async fn an_upload_of_5000_parts_keeps_them_all(stores: ReadStores) {
     store.delete_upload(upload.id).await.expect("delete");
     assert_eq!(store.upload(upload.id).await.expect("read"), None);
 }
+
+/// Old answered keys and processed marks are pruned, a held claim is not;
+/// daily bytes add up per user and day; open uploads are counted.
+pub async fn pruning_and_quotas(stores: ReadStores) {
+    let (requests, uploads) = (stores.requests, stores.uploads);
+    let later = imagegram_schemas::now_us() + 3_600_000_000;
+    let (held, answered) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+    assert_eq!(claim(&*requests, "ann", &held, "h", LEASE).await, Claim::Fresh);
+    assert_eq!(
+        claim(&*requests, "ann", &answered, "h", LEASE).await,
+        Claim::Fresh
+    );
+    requests
+        .complete_request("ann", &answered, "{}")
+        .await
+        .expect("complete");
+    assert_eq!(requests.prune_requests(later).await.expect("prune"), 1);
+    assert_eq!(
+        claim(&*requests, "ann", &held, "h", LEASE).await,
+        Claim::InFlight,
+        "a held claim stays"
+    );
+    assert_eq!(
+        claim(&*requests, "ann", &answered, "h", LEASE).await,
+        Claim::Fresh,
+        "a pruned key is new"
+    );
+
+    let event = Uuid::new_v4();
+    requests.mark_processed("c", event).await.expect("mark");
+    assert_eq!(requests.prune_processed(later).await.expect("prune"), 1);
+    assert!(!requests.is_processed("c", event).await.expect("read"));
+
+    requests.add_daily_bytes("ann", 20_000, 100).await.expect("add");
+    requests.add_daily_bytes("ann", 20_000, 250).await.expect("add");
+    requests.add_daily_bytes("bob", 20_000, 7).await.expect("add");
+    assert_eq!(requests.daily_bytes("ann", 20_000).await.expect("read"), 350);
+    assert_eq!(requests.daily_bytes("ann", 20_001).await.expect("read"), 0);
+    assert_eq!(requests.daily_bytes("bob", 20_000).await.expect("read"), 7);
+
+    let now = imagegram_schemas::now_us();
+    let open = |owner: &str, expires_at: i64| Upload {
+        id: Uuid::new_v4(),
+        owner: owner.into(),
+        length: None,
+        offset: 0,
+        metadata: String::new(),
+        created_at: now,
+        expires_at,
+        post_id: None,
+    };
+    for upload in [
+        open("ann", later),
+        open("ann", later),
+        open("ann", now - 1),
+        open("bob", later),
+    ] {
+        uploads.create_upload(&upload).await.expect("create");
+    }
+    assert_eq!(
+        uploads.open_uploads("ann", now).await.expect("count"),
+        2,
+        "the expired one is not open"
+    );
+    assert_eq!(uploads.open_uploads("bob", now).await.expect("count"), 1);
+}

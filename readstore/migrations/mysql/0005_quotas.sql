@@ -1,0 +1,13 @@
+-- Quotas and pruning. Indexes to find expired idempotency keys and old
+-- processed marks without a scan, and each user's open uploads; and the
+-- bytes of originals each user posted, by UTC day.
+CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
+CREATE INDEX processed_events_age ON processed_events (processed_at);
+CREATE INDEX uploads_owner ON uploads (owner, post_id);
+
+CREATE TABLE daily_bytes (
+    actor VARCHAR(255) NOT NULL,
+    day   BIGINT       NOT NULL,  -- days since 1970-01-01, UTC
+    bytes BIGINT       NOT NULL,
+    PRIMARY KEY (actor, day)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
