@@ -89,3 +89,63 @@ pub use quotas::Quotas;
 pub use rate_limit::RateSettings;
 pub use server::{bind, router};
 pub use state::AppState;
+
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`).
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    use std::sync::{Arc, OnceLock};
+
+    use axum::extract::{FromRequest, Multipart};
+    use imagegram_blobstore::BlobStore;
+
+    /// Parses `body` as `POST /v1/posts` would (multipart with the
+    /// boundary `fuzz`), streaming the image part to a file store on
+    /// tmpfs; every failure must be a problem, never a panic.
+    pub async fn receive_multipart(body: Vec<u8>) {
+        static BLOBS: OnceLock<Option<Arc<dyn BlobStore>>> = OnceLock::new();
+        let blobs = BLOBS.get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("imagegram-fuzz-{}", std::process::id()));
+            let store = imagegram_blobstore::files::FileStore::open(&dir).ok()?;
+            Some(Arc::new(store) as Arc<dyn BlobStore>)
+        });
+        let Some(blobs) = blobs else { return };
+        let request = axum::http::Request::post("/v1/posts")
+            .header("content-type", "multipart/form-data; boundary=fuzz")
+            .body(axum::body::Body::from(body));
+        let Ok(request) = request else { return };
+        let Ok(mut multipart) = Multipart::from_request(request, &()).await else {
+            return;
+        };
+        let landing = "staging/fuzz";
+        if crate::posts::receive(blobs, &mut multipart, landing, "image")
+            .await
+            .is_ok()
+        {
+            let _ = blobs.delete(landing).await;
+        }
+    }
+
+    /// The tus headers a client controls: `Upload-Metadata` and
+    /// `Upload-Checksum`, and the numbers.
+    pub fn tus_headers(value: &[u8]) {
+        let text = String::from_utf8_lossy(value);
+        if let Ok(pairs) = crate::tus::protocol::parse_metadata(&text) {
+            let _ = crate::tus::protocol::text_value(&pairs, "caption");
+        }
+        let Ok(header) = axum::http::HeaderValue::from_bytes(value) else {
+            return;
+        };
+        let mut headers = axum::http::HeaderMap::new();
+        for name in [
+            "upload-checksum",
+            "upload-length",
+            "upload-offset",
+            "upload-metadata",
+        ] {
+            headers.insert(name, header.clone());
+        }
+        let _ = crate::tus::protocol::parse_checksum(&headers);
+        let _ = crate::tus::protocol::creation_length(&headers);
+        let _ = crate::tus::protocol::patch_offset(&headers);
+    }
+}

@@ -1,10 +1,12 @@
 //! `POST /v1/posts` (and the old `POST /image/upload`): a post from one
 //! streamed image and a caption.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequest, Multipart, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use imagegram_blobstore::keys;
+use imagegram_blobstore::{keys, BlobStore};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -80,7 +82,7 @@ pub async fn create(
         Some(_) => format!("staging/{}", Uuid::new_v4().simple()),
         None => original_key.clone(),
     };
-    let received = receive(&state, &mut multipart, &landing, file_part).await;
+    let received = receive(&state.blobs, &mut multipart, &landing, file_part).await;
     let (image, caption, filename) = match received {
         Ok(parts) => parts,
         Err(problem) => {
@@ -114,8 +116,8 @@ async fn answer(state: AppState, posting: Posting, wait: Option<u64>) -> Result<
 }
 
 /// Reads the parts: the image goes to the blob store as it arrives.
-async fn receive(
-    state: &AppState,
+pub(crate) async fn receive(
+    blobs: &Arc<dyn BlobStore>,
     multipart: &mut Multipart,
     landing: &str,
     file_part: &str,
@@ -126,7 +128,7 @@ async fn receive(
         match field.name() {
             Some(name) if name == file_part && image.is_none() => {
                 filename = field.file_name().map(|n| n.chars().take(255).collect());
-                image = Some(store_field(&state.blobs, landing, field).await?);
+                image = Some(store_field(blobs, landing, field).await?);
             }
             Some("caption") => {
                 caption = text_field(field, MAX_CAPTION_CHARS * 4, "caption").await?;

@@ -13,6 +13,9 @@ use crate::convert::{convert, ConvertOptions};
 use crate::{Failure, Processor};
 use imagegram_schemas::now_us;
 
+/// The longest one conversion may take (a 100 MB PNG takes about 0.2 s).
+const CONVERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub struct ImageConverter {
     blobs: Arc<dyn BlobStore>,
     options: ConvertOptions,
@@ -74,11 +77,21 @@ impl Processor for ImageConverter {
             .await
             .map_err(|e| Failure::Transient(e.to_string()))?;
         let options = self.options.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
+        let conversion = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             convert(&original, &options)
-        })
-        .await;
+        });
+        // A conversion that hangs counts as a crash; its thread cannot be
+        // stopped, but it keeps its slot, so hung ones cannot pile up.
+        let outcome = match tokio::time::timeout(CONVERSION_TIMEOUT, conversion).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                return Err(Failure::Crashed(format!(
+                    "the conversion took longer than {} s",
+                    CONVERSION_TIMEOUT.as_secs()
+                )))
+            }
+        };
         let converted = match outcome {
             Err(join) if join.is_panic() => return Err(Failure::Crashed("the conversion panicked".into())),
             Err(join) => return Err(Failure::Transient(join.to_string())),

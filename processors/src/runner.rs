@@ -149,10 +149,28 @@ impl Runner {
             tracing::debug!(%id, "already processed");
             return Ok(Outcome::Done);
         }
-        let mut crashes = 0;
         let mut backoff = self.options.min_backoff;
         loop {
-            match self.processor.handle(&event).await {
+            // Counted before handling and uncounted after, unless the
+            // handler crashed: a process killed mid-way (out of memory, say)
+            // leaves its attempt counted for the next one to see.
+            let Some(unfinished) = self.begin_attempt(consumer, id, stop).await else {
+                return Ok(Outcome::Interrupted);
+            };
+            if unfinished > self.options.crash_limit {
+                let reason = format!(
+                    "its handling crashed, hung or was killed {} times",
+                    unfinished - 1
+                );
+                return self.give_up(consumer, record, &reason, stop).await;
+            }
+            let handled = self.processor.handle(&event).await;
+            if !matches!(handled, Err(Failure::Crashed(_))) {
+                if let Err(e) = self.records.end_attempt(consumer.group(), id).await {
+                    tracing::warn!(error = %e, "could not count an attempt as ended");
+                }
+            }
+            match handled {
                 Ok(outputs) => {
                     return match self.append(&outputs, stop).await? {
                         Appending::Done => self.mark(consumer, id, stop).await,
@@ -162,10 +180,9 @@ impl Runner {
                 }
                 Err(Failure::Poison(reason)) => return self.give_up(consumer, record, &reason, stop).await,
                 Err(Failure::Crashed(reason)) => {
-                    crashes += 1;
-                    tracing::warn!(%id, crashes, %reason, "handler crashed");
-                    if crashes >= self.options.crash_limit {
-                        let reason = format!("crashed {crashes} times: {reason}");
+                    tracing::warn!(%id, attempt = unfinished, %reason, "handler crashed");
+                    if unfinished >= self.options.crash_limit {
+                        let reason = format!("crashed {unfinished} times: {reason}");
                         return self.give_up(consumer, record, &reason, stop).await;
                     }
                 }
@@ -174,6 +191,24 @@ impl Runner {
             if self.pause(stop, &mut backoff).await.is_none() {
                 return Ok(Outcome::Interrupted);
             }
+        }
+    }
+
+    /// Counts an attempt at `id` as begun, retrying while the store is
+    /// away; how many have begun and not ended. `None` if stopped meanwhile.
+    async fn begin_attempt(
+        &self,
+        consumer: Consumer,
+        id: uuid::Uuid,
+        stop: &CancellationToken,
+    ) -> Option<u32> {
+        let mut backoff = self.options.min_backoff;
+        loop {
+            match self.records.begin_attempt(consumer.group(), id).await {
+                Ok(unfinished) => return Some(unfinished),
+                Err(e) => tracing::warn!(error = %e, "counting an attempt failed; retrying"),
+            }
+            self.pause(stop, &mut backoff).await?;
         }
     }
 

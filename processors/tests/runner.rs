@@ -1,7 +1,7 @@
 //! The converter in its runner, on the embedded log, files and SQLite and
 //! on Kafka, S3 and MySQL:
 //! duplicates have one effect, poison is dead-lettered and the next event
-//! is still processed.
+//! is still processed; crashes are counted across restarts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,4 +132,69 @@ async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: im
     running.await.expect("runner task").expect("runner stops cleanly");
 }
 
-imagegram_testkit::on_both_stacks!(duplicates_once_poison_to_the_dead_letters_and_on_to_the_next);
+/// An event whose handling killed the process three times (an image that
+/// ran it out of memory, say) is dead-lettered by the next process before
+/// it is tried a fourth time: the count is kept in the store, not in the
+/// memory that died with each attempt. The next event is converted.
+async fn attempts_that_killed_the_process_are_counted_across_restarts(stack: imagegram_testkit::Stack) {
+    let (log, records, blobs) = (stack.log, stack.stores.requests, stack.blobs);
+    let (deadly, fine) = (Uuid::new_v4(), Uuid::new_v4());
+    for post in [deadly, fine] {
+        blobs
+            .put(&keys::original(post), png().into())
+            .await
+            .expect("original");
+    }
+    let deadly_event = upload(deadly);
+    // Three earlier processes began handling it and never came back.
+    let group = Consumer::ImageConverter.group();
+    for _ in 0..3 {
+        records
+            .begin_attempt(group, deadly_event.meta().event_id)
+            .await
+            .expect("an attempt begun");
+    }
+    for event in [deadly_event.clone(), upload(fine)] {
+        log.append(
+            topics::UPLOADS.name,
+            vec![Record::new(event.key(), encode(&event).expect("encode"))],
+        )
+        .await
+        .expect("append");
+    }
+    let runner = Runner {
+        log: Arc::clone(&log),
+        records,
+        processor: Arc::new(ImageConverter::new(
+            Arc::clone(&blobs),
+            ConvertOptions::default(),
+            2,
+        )),
+        options: RunnerOptions::default(),
+    };
+    let stop = CancellationToken::new();
+    let running = tokio::spawn({
+        let stop = stop.clone();
+        async move { runner.run(stop).await }
+    });
+    let letters = read_topic(&*log, Consumer::ImageConverter.dead_letter_topic().name, 1).await;
+    assert_eq!(letters.len(), 1, "one dead letter: {letters:?}");
+    let Event::DeadLettered(letter) = &letters[0] else {
+        panic!("a dead letter")
+    };
+    assert!(letter.reason.contains("killed 3 times"), "{}", letter.reason);
+    let results = read_topic(&*log, topics::IMAGES.name, 1).await;
+    assert_eq!(results.len(), 1, "only the next post is converted: {results:?}");
+    assert!(matches!(&results[0], Event::ImageConverted(c) if c.meta.post_id == fine));
+    assert!(
+        blobs.get(&keys::image(deadly)).await.is_err(),
+        "the deadly one was not tried again"
+    );
+    stop.cancel();
+    running.await.expect("runner task").expect("runner stops cleanly");
+}
+
+imagegram_testkit::on_both_stacks!(
+    duplicates_once_poison_to_the_dead_letters_and_on_to_the_next,
+    attempts_that_killed_the_process_are_counted_across_restarts
+);

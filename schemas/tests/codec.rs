@@ -259,3 +259,53 @@ fn short_and_unmarked_messages_are_typed_errors() {
         Err(SchemaError::Malformed { .. })
     ));
 }
+
+/// One message of every event kind: the seeds of the `decode_event` fuzz
+/// target (`fuzz/seeds/decode_event/`). They must keep decoding as the
+/// schemas evolve; `IMAGEGRAM_WRITE_FUZZ_SEEDS=1` writes them anew.
+#[test]
+fn fuzz_seeds_are_messages_of_every_event_kind() {
+    let meta = sample_meta;
+    let events = [
+        Event::UploadRequested(UploadRequested {
+            meta: meta(),
+            caption: "sunset".into(),
+            original_key: "originals/2".into(),
+            format: ImageFormat::Jpeg,
+            byte_size: 1234,
+            original_filename: Some("a.jpg".into()),
+        }),
+        Event::ImageConverted(ImageConverted {
+            meta: meta(),
+            original_key: "originals/2".into(),
+            image_key: "images/2.jpg".into(),
+            width: 600,
+            height: 600,
+            byte_size: 5000,
+        }),
+        Event::ConversionFailed(ConversionFailed {
+            meta: meta(),
+            reason: "corrupt png".into(),
+        }),
+        Event::CommentAdded(CommentAdded {
+            meta: meta(),
+            comment_id: Uuid::from_u128(3),
+            content: "what a sky".into(),
+        }),
+        Event::CommentDeleted(CommentDeleted {
+            meta: meta(),
+            comment_id: Uuid::from_u128(3),
+        }),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/decode_event");
+    let write = std::env::var_os("IMAGEGRAM_WRITE_FUZZ_SEEDS").is_some();
+    for event in events {
+        let path = dir.join(format!("{:?}.avro", event.kind()));
+        if write {
+            std::fs::create_dir_all(&dir).expect("seed dir");
+            std::fs::write(&path, encode(&event).expect("encodes")).expect("seed written");
+        }
+        let seed = std::fs::read(&path).expect("a seed for every event kind");
+        assert_eq!(decode(&seed).ok(), Some(event), "{}", path.display());
+    }
+}

@@ -161,22 +161,31 @@ pub async fn caught_up(store: &dyn ReadModel, projection: &str, total: u64, pati
 
 /// Two tests of `scenario: async fn(Stack)`: `embedded` (log, SQLite and
 /// files in a temporary directory) and `distributed` (Kafka, MySQL and S3,
-/// passing without running when they are not configured). The calling
-/// crate needs `tokio` and `tempfile`.
+/// passing without running when they are not configured). With several
+/// scenarios, each gets a module of its name holding its two tests. The
+/// calling crate needs `tokio` and `tempfile`.
 #[macro_export]
 macro_rules! on_both_stacks {
-    ($scenario:ident) => {
+    ($first:ident, $($scenario:ident),+ $(,)?) => {
+        mod $first {
+            $crate::on_both_stacks!(super::$first);
+        }
+        $(mod $scenario {
+            $crate::on_both_stacks!(super::$scenario);
+        })+
+    };
+    ($($scenario:ident)::+) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn embedded() {
             let dir = tempfile::tempdir().expect("temp dir");
-            $scenario($crate::embedded(dir.path()).await).await;
+            $($scenario)::+($crate::embedded(dir.path()).await).await;
         }
 
         /// On Kafka, MySQL and S3 (moto) when configured.
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn distributed() {
             if let Some(stack) = $crate::distributed().await {
-                $scenario(stack).await;
+                $($scenario)::+(stack).await;
             }
         }
     };

@@ -11,3 +11,15 @@ CREATE TABLE daily_bytes (
     bytes BIGINT       NOT NULL,
     PRIMARY KEY (actor, day)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Attempts at handling an event that have not ended: the handler panicked,
+-- hung, or its process died mid-way. Counted here, not in memory, so the
+-- event is dead-lettered after a few even when each attempt kills the
+-- process.
+CREATE TABLE handler_attempts (
+    consumer   VARCHAR(64) NOT NULL,
+    event_id   CHAR(36)    NOT NULL,
+    unfinished BIGINT      NOT NULL,
+    updated_at BIGINT      NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

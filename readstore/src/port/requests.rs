@@ -54,11 +54,18 @@ pub trait RequestRecords: Send + Sync {
     /// Records that `consumer` handled `event_id`.
     async fn mark_processed(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError>;
 
+    /// Counts an attempt at `consumer` handling `event_id` that has begun;
+    /// how many have begun and not ended, this one included.
+    async fn begin_attempt(&self, consumer: &str, event_id: Uuid) -> Result<u32, StoreError>;
+
+    /// The attempt ended (well or badly, but not by crashing).
+    async fn end_attempt(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError>;
+
     /// Forgets idempotency keys made before `before` (µs since the epoch)
     /// whose claim is not held; how many.
     async fn prune_requests(&self, before: i64) -> Result<u64, StoreError>;
 
-    /// Forgets processed marks made before `before`; how many.
+    /// Forgets processed marks and attempt counts made before `before`; how many.
     async fn prune_processed(&self, before: i64) -> Result<u64, StoreError>;
 
     /// Adds `bytes` to what `actor` posted on `day` (days since the epoch, UTC).

@@ -149,7 +149,47 @@ impl RequestRecords for SqlStore {
             .bind(before)
             .execute(&self.pool)
             .await?;
+        sqlx::query("DELETE FROM handler_attempts WHERE updated_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
         Ok(pruned.rows_affected())
+    }
+
+    async fn begin_attempt(&self, consumer: &str, event_id: Uuid) -> Result<u32, StoreError> {
+        let sql = format!(
+            "INSERT INTO handler_attempts (consumer, event_id, unfinished, updated_at) VALUES (?, ?, 1, ?) {}",
+            self.dialect.upsert(
+                "consumer, event_id",
+                "unfinished = unfinished + 1, updated_at = NEW(updated_at)"
+            )
+        );
+        sqlx::query(&sql)
+            .bind(consumer)
+            .bind(event_id.to_string())
+            .bind(now_us())
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT unfinished FROM handler_attempts WHERE consumer = ? AND event_id = ?")
+            .bind(consumer)
+            .bind(event_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        let unfinished: i64 = row.try_get("unfinished")?;
+        Ok(u32::try_from(unfinished).unwrap_or(u32::MAX))
+    }
+
+    async fn end_attempt(&self, consumer: &str, event_id: Uuid) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE handler_attempts SET unfinished = unfinished - 1, updated_at = ? \
+             WHERE consumer = ? AND event_id = ? AND unfinished > 0",
+        )
+        .bind(now_us())
+        .bind(consumer)
+        .bind(event_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn add_daily_bytes(&self, actor: &str, day: i64, bytes: u64) -> Result<(), StoreError> {
