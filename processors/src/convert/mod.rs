@@ -25,6 +25,10 @@ use shrink::Region;
 
 pub use resize::ResizeMode;
 
+/// The longest side may be at most this many times the shortest: a
+/// 1x100,000,000 strip is refused from its header.
+pub const MAX_ASPECT: u32 = 50;
+
 /// How originals are converted.
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
@@ -67,6 +71,16 @@ pub enum ConvertError {
     NotAnImage,
     #[error("image is {width}x{height}, the limit is {limit_mp} megapixels")]
     TooLarge { width: u32, height: u32, limit_mp: u64 },
+    #[error("image is {width}x{height}: one side is more than {MAX_ASPECT} times the other")]
+    BadShape { width: u32, height: u32 },
+    #[error("a {width}x{height} {format} is decoded whole, which needs {needed_mib} MiB, more than the {budget_mib} MiB allowed")]
+    OverBudget {
+        format: &'static str,
+        width: u32,
+        height: u32,
+        needed_mib: u64,
+        budget_mib: u64,
+    },
     #[error("corrupt {format}: {detail}")]
     Corrupt { format: &'static str, detail: String },
     #[error("the image could not be encoded: {0}")]
@@ -85,6 +99,18 @@ impl ConvertError {
                 limit_mp,
             } => format!(
                 "The image is {width}x{height} pixels, larger than the {limit_mp} megapixels accepted."
+            ),
+            ConvertError::BadShape { width, height } => format!(
+                "The image is {width}x{height} pixels: one side may be at most {MAX_ASPECT} times the other."
+            ),
+            ConvertError::OverBudget {
+                format,
+                width,
+                height,
+                ..
+            } => format!(
+                "The image is a {width}x{height} {}, too large to convert in this format; a PNG or an RGB JPEG of that size works.",
+                format.to_uppercase()
             ),
             ConvertError::Corrupt { format, .. } => format!(
                 "The {} file is damaged or incomplete, so it could not be read.",
@@ -151,10 +177,10 @@ fn convert_source<R: BufRead + Seek>(
             };
             match jpeg::decode_scaled(bytes, options.size, cover, options.max_alloc).map_err(corrupt)? {
                 Some(rgb) => rgb,
-                None => decode_whole(Cursor::new(bytes), format, options)?,
+                None => decode_whole(Cursor::new(bytes), format, header.orientation, options)?,
             }
         }
-        ImageFormat::Bmp => decode_whole(source, format, options)?,
+        ImageFormat::Bmp => decode_whole(source, format, header.orientation, options)?,
     };
     let mut oriented = DynamicImage::ImageRgb8(rgb);
     oriented.apply_orientation(header.orientation);
@@ -232,6 +258,9 @@ fn probe<R: BufRead + Seek>(
             detail: "the image has no pixels".into(),
         });
     }
+    if width.max(height) / width.min(height) > MAX_ASPECT {
+        return Err(ConvertError::BadShape { width, height });
+    }
     let orientation = decoder.orientation().map_err(|e| ConvertError::Corrupt {
         format: name,
         detail: e.to_string(),
@@ -248,14 +277,41 @@ fn probe<R: BufRead + Seek>(
     })
 }
 
-/// The general decoder, whole image in memory (BMP, CMYK JPEG); bounded by
-/// the pixel limit checked first and the decoder's allocation limit.
+/// The general decoder, whole image in memory (BMP, CMYK JPEG). What it
+/// will hold (the decoded pixels, their RGB copy when they are not RGB,
+/// and a rotated copy when the orientation turns them) is reckoned from
+/// the header and refused past `max_alloc` before anything is decoded;
+/// the decoder's own allocation limit backs that up.
 fn decode_whole<R: BufRead + Seek>(
     source: R,
     format: ImageFormat,
+    orientation: Orientation,
     options: &ConvertOptions,
 ) -> Result<RgbImage, ConvertError> {
     let decoder = decoder_for(source, format, options)?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    let decoded = pixels * u64::from(decoder.color_type().bytes_per_pixel());
+    let as_rgb = if decoder.color_type() == image::ColorType::Rgb8 {
+        0
+    } else {
+        pixels * 3
+    };
+    let turned = if orientation == Orientation::NoTransforms {
+        0
+    } else {
+        pixels * 3
+    };
+    let needed = decoded + as_rgb + turned;
+    if needed > options.max_alloc {
+        return Err(ConvertError::OverBudget {
+            format: format_name(format),
+            width,
+            height,
+            needed_mib: needed.div_ceil(1 << 20),
+            budget_mib: options.max_alloc >> 20,
+        });
+    }
     let image = DynamicImage::from_decoder(decoder).map_err(|e| ConvertError::Corrupt {
         format: format_name(format),
         detail: e.to_string(),
