@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -14,6 +13,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::bearer_token;
 use crate::health::{healthz, readyz};
 use crate::rate_limit::Reader;
 use crate::state::AppState;
@@ -78,13 +78,8 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
 /// Counts a read against its user (with a valid token) or its client's
 /// address (without one); over the limit, the 429 instead of the read.
 async fn limit_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
-    let user = match token {
-        Some(token) => state.auth.verify(token.trim()).await,
+    let user = match bearer_token(request.headers()) {
+        Some(token) => state.auth.verify(token).await,
         None => None,
     };
     let reader = match user {

@@ -7,20 +7,9 @@ use std::io::{BufReader, BufWriter, Write};
 
 use imagegram_processors::convert::{convert_from, ConvertOptions};
 
-/// Peak resident memory since the last reset, in MiB (Linux's VmHWM).
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
-}
+mod memory;
 
-/// Forgets the peak so far (writing 5 to clear_refs resets VmHWM).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
+use memory::{peak_rss_mib, reset_peak_rss};
 
 /// Noise rows from a xorshift generator: incompressible, so the file is as
 /// large as its pixels.

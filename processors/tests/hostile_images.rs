@@ -5,15 +5,9 @@
 
 use imagegram_processors::convert::{convert, ConvertError, ConvertOptions, MAX_ASPECT};
 
-/// Peak resident memory of this process, in MiB (Linux's VmHWM).
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
-}
+mod memory;
+
+use memory::peak_rss_mib;
 
 fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
     let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
@@ -115,21 +109,7 @@ fn a_tiny_rle_bmp_declaring_100_megapixels_is_refused_before_decoding() {
     file.extend_from_slice(&palette);
     file.extend_from_slice(&rle);
     assert!(file.len() < 1024);
-    let refused = convert(&file, &ConvertOptions::default()).err();
-    assert!(
-        matches!(
-            refused,
-            Some(ConvertError::OverBudget {
-                width: 10_000,
-                height: 10_000,
-                ..
-            })
-        ),
-        "{refused:?}"
-    );
-    let peak = peak_rss_mib();
-    eprintln!("1 KiB RLE8 BMP of 10000x10000: peak resident {peak} MiB");
-    assert!(peak < 64, "peak resident {peak} MiB");
+    refused_over_budget(&file, "1 KiB RLE8 BMP of 10000x10000");
 }
 
 /// A progressive CMYK JPEG whose header says 10000x10000: libjpeg-turbo's
@@ -153,7 +133,13 @@ fn a_progressive_cmyk_jpeg_of_100_megapixels_is_refused_before_decoding() {
         .expect("a progressive frame header");
     jpeg[sof + 5..sof + 7].copy_from_slice(&10_000u16.to_be_bytes());
     jpeg[sof + 7..sof + 9].copy_from_slice(&10_000u16.to_be_bytes());
-    let refused = convert(&jpeg, &ConvertOptions::default()).err();
+    refused_over_budget(&jpeg, "progressive CMYK JPEG declaring 10000x10000");
+}
+
+/// `file` (10000x10000) is refused as over the whole-decode budget, with
+/// this process's peak memory small.
+fn refused_over_budget(file: &[u8], what: &str) {
+    let refused = convert(file, &ConvertOptions::default()).err();
     assert!(
         matches!(
             refused,
@@ -166,6 +152,6 @@ fn a_progressive_cmyk_jpeg_of_100_megapixels_is_refused_before_decoding() {
         "{refused:?}"
     );
     let peak = peak_rss_mib();
-    eprintln!("progressive CMYK JPEG declaring 10000x10000: peak resident {peak} MiB");
+    eprintln!("{what}: peak resident {peak} MiB");
     assert!(peak < 64, "peak resident {peak} MiB");
 }

@@ -125,18 +125,10 @@ async fn two_large_tus_chunks_become_one_original(infra: Infra) {
     assert_eq!(first.status(), StatusCode::NO_CONTENT);
     let last = patch(&app, &ann, &location, split, &bytes[split..], &[]).await;
     assert_eq!(last.status(), StatusCode::NO_CONTENT);
-    let post = last.headers()["imagegram-post"]
-        .to_str()
-        .expect("post")
-        .to_owned();
-    let id = post.trim_start_matches("/v1/posts/");
     // png checks every chunk's CRC and the stream's Adler-32: an original
     // joined out of order or short would fail to convert, not publish.
-    let published = post_until(&app, id, |p| {
-        p["status"] == "published" || p["status"] == "failed"
-    })
-    .await;
-    assert_eq!(published["status"], "published", "{published}");
+    let id = published_from(&app, &last).await;
+    let id = id.as_str();
     if infra == Infra::Embedded {
         let original = std::fs::read(app.data.path().join("blobs").join(format!("originals/{id}")))
             .expect("original kept");
@@ -167,17 +159,22 @@ async fn five_thousand_patches_become_one_post(infra: Infra) {
         assert_eq!(response.status(), StatusCode::NO_CONTENT, "PATCH {i}");
         last = Some(response);
     }
-    let last = last.expect("5,000 PATCHes");
+    published_from(&app, &last.expect("5,000 PATCHes")).await;
+}
+
+/// The post the upload's last PATCH names, once published; its id.
+async fn published_from(app: &App, last: &reqwest::Response) -> String {
     let post = last.headers()["imagegram-post"]
         .to_str()
         .expect("the last PATCH names the post")
         .to_owned();
-    let id = post.trim_start_matches("/v1/posts/");
-    let published = post_until(&app, id, |p| {
+    let id = post.trim_start_matches("/v1/posts/").to_owned();
+    let published = post_until(app, &id, |p| {
         p["status"] == "published" || p["status"] == "failed"
     })
     .await;
     assert_eq!(published["status"], "published", "{published}");
+    id
 }
 
 on_both!(

@@ -131,7 +131,21 @@ fn format_name(format: ImageFormat) -> &'static str {
 
 /// Converts `original` to a JPEG as `options` say.
 pub fn convert(original: &[u8], options: &ConvertOptions) -> Result<Converted, ConvertError> {
-    convert_source(Cursor::new(original), Some(original), options)
+    refusing_panics(|| convert_source(Cursor::new(original), Some(original), options))
+}
+
+/// Runs a conversion; a decoder that panics on a hostile file (a bug of
+/// the decoder's, such as fuzzing finds) refuses the file as damaged
+/// instead of taking the worker down and being retried.
+fn refusing_panics(
+    conversion: impl FnOnce() -> Result<Converted, ConvertError>,
+) -> Result<Converted, ConvertError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(conversion)).unwrap_or_else(|_| {
+        Err(ConvertError::Corrupt {
+            format: "image",
+            detail: "the decoder failed on it".into(),
+        })
+    })
 }
 
 /// Converts what `source` holds. PNGs are decoded as they are read, so a
@@ -141,7 +155,7 @@ pub fn convert_from<R: BufRead + Seek>(
     source: R,
     options: &ConvertOptions,
 ) -> Result<Converted, ConvertError> {
-    convert_source(source, None, options)
+    refusing_panics(|| convert_source(source, None, options))
 }
 
 /// `whole`: the same bytes as `source` when they are already in memory,

@@ -87,6 +87,15 @@ pub fn decode_shrunk<R: BufRead + Seek>(
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
     let (width, height, interlaced) = {
         let info = reader.info();
+        // A PLTE chunk holds whole RGB entries; the png crate panics
+        // expanding one that does not (found by fuzzing).
+        if info
+            .palette
+            .as_ref()
+            .is_some_and(|p| p.is_empty() || p.len() % 3 != 0)
+        {
+            return Err("the palette (PLTE) is not a whole number of colours".into());
+        }
         (info.width, info.height, info.interlaced)
     };
     let (color, depth) = reader.output_color_type();
