@@ -8,7 +8,7 @@ use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
-use crate::{validate_key, BlobError, BlobStore, ByteStream};
+use crate::{validate_key, validate_prefix, BlobError, BlobStore, ByteStream, Listed};
 
 /// Objects as files: `<root>/<key>`; partial writes under `<root>/.partial`.
 #[derive(Debug, Clone)]
@@ -119,10 +119,74 @@ impl BlobStore for FileStore {
         }
     }
 
+    async fn list_older(&self, prefix: &str, before: i64, limit: usize) -> Result<Vec<Listed>, BlobError> {
+        validate_prefix(prefix)?;
+        let mut found = Vec::new();
+        let mut folders = vec![self.root.join(prefix)];
+        while let Some(folder) = folders.pop() {
+            let mut entries = match tokio::fs::read_dir(&folder).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            while let Some(entry) = entries.next_entry().await? {
+                let meta = entry.metadata().await?;
+                if meta.is_dir() {
+                    folders.push(entry.path());
+                    continue;
+                }
+                let modified = modified_us(&meta);
+                let key = entry
+                    .path()
+                    .strip_prefix(&self.root)
+                    .ok()
+                    .and_then(|p| p.to_str().map(str::to_owned));
+                if let (Some(key), true) = (key, modified < before) {
+                    found.push(Listed {
+                        key,
+                        size: meta.len(),
+                        modified,
+                    });
+                    if found.len() >= limit {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Partial files (`<root>/.partial`) last written before `before`: a
+    /// live write touches its file at least every body idle timeout.
+    async fn drop_abandoned_writes(&self, before: i64) -> Result<u64, BlobError> {
+        let mut dropped = 0;
+        let mut entries = tokio::fs::read_dir(self.root.join(".partial")).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let meta = entry.metadata().await?;
+            if meta.is_file() && modified_us(&meta) < before {
+                match tokio::fs::remove_file(entry.path()).await {
+                    Ok(()) => dropped += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(dropped)
+    }
+
     async fn check(&self) -> Result<(), BlobError> {
         tokio::fs::metadata(&self.root)
             .await
             .map(drop)
             .map_err(BlobError::from)
     }
+}
+
+/// A file's modification time in microseconds since the epoch (0 if the
+/// platform cannot say, so it counts as old).
+fn modified_us(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

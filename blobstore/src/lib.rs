@@ -33,4 +33,4 @@ pub mod s3;
 
 pub use config::{open, BlobConfig};
 pub use error::BlobError;
-pub use port::{stream_of, validate_key, BlobStore, ByteStream};
+pub use port::{stream_of, validate_key, validate_prefix, BlobStore, ByteStream, Listed};

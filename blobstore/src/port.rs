@@ -29,6 +29,23 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
     Ok(())
 }
 
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    /// When it was last written, in microseconds since the epoch.
+    pub modified: i64,
+}
+
+/// Whether `prefix` can name a folder of keys: safe characters, ending in `/`.
+pub fn validate_prefix(prefix: &str) -> Result<(), BlobError> {
+    match prefix.strip_suffix('/') {
+        Some(folder) => validate_key(folder),
+        None => Err(BlobError::InvalidKey(prefix.to_owned())),
+    }
+}
+
 /// Named objects of bytes.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
@@ -70,6 +87,17 @@ pub trait BlobStore: Send + Sync {
 
     /// Removes the object; removing what is not there is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// Up to `limit` objects whose keys start with `prefix` (a folder,
+    /// ending in `/`) and that were last written before `before`
+    /// (microseconds since the epoch), in no particular order: what a sweep
+    /// of orphans looks at.
+    async fn list_older(&self, prefix: &str, before: i64, limit: usize) -> Result<Vec<Listed>, BlobError>;
+
+    /// Removes writes begun before `before` and never finished (a process
+    /// killed mid-upload leaves a partial file, or an S3 multipart upload
+    /// whose parts are billed); how many.
+    async fn drop_abandoned_writes(&self, before: i64) -> Result<u64, BlobError>;
 
     /// Whether the store answers, for readiness checks.
     async fn check(&self) -> Result<(), BlobError>;

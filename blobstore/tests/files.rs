@@ -26,3 +26,35 @@ async fn partial_files_are_not_left_behind() {
         .count();
     assert_eq!(partials, 0);
 }
+
+/// A partial file left by a process killed mid-write is dropped once it
+/// is older than the cut-off; one being written now is not.
+#[tokio::test]
+async fn abandoned_partial_files_are_dropped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = FileStore::open(dir.path()).expect("file store");
+    std::fs::write(dir.path().join(".partial/left-by-a-killed-process"), b"half").expect("partial");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    assert_eq!(
+        store
+            .drop_abandoned_writes(now - 60_000_000)
+            .await
+            .expect("sweep"),
+        0
+    );
+    assert_eq!(
+        store
+            .drop_abandoned_writes(now + 60_000_000)
+            .await
+            .expect("sweep"),
+        1
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".partial"))
+            .expect("dir")
+            .count(),
+        0
+    );
+}

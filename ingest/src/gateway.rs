@@ -111,6 +111,7 @@ impl Gateway {
             probes: Arc::new(probes),
         };
         crate::quotas::start_pruning(state.clone(), state.shutdown.clone());
+        crate::orphans::start(state.clone(), state.shutdown.clone());
         Ok(Gateway {
             state,
             connections: settings.connections,
@@ -125,6 +126,12 @@ impl Gateway {
     /// Serves on `listener` until `stop` is cancelled, then drains.
     pub async fn serve(&self, listener: TcpListener, stop: CancellationToken) -> Result<(), IngestError> {
         crate::connections::serve(listener, self.router(), self.connections, stop).await
+    }
+
+    /// Sweeps orphaned blobs and abandoned writes now (it also runs every
+    /// ten minutes); how many it removed.
+    pub async fn sweep_orphans(&self) -> u64 {
+        crate::orphans::sweep(&self.state).await
     }
 
     /// The tokens this gateway accepts.

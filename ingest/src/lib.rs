@@ -24,6 +24,8 @@
 //! - `comments.rs`: adding and deleting comments.
 //! - `idempotency.rs`: the one guard of keyed requests: claim under a
 //!   lease, work in a task of its own, replay or conflict.
+//! - `orphans.rs`: the sweep of staged images, upload chunks and writes
+//!   nothing refers to any more.
 //! - `quotas.rs`: open uploads and daily bytes per user; pruning of old
 //!   idempotency keys and processed marks.
 //! - `rate_limit.rs`: token buckets per user (writes) and per address
@@ -64,6 +66,7 @@ mod json_body;
 mod legacy;
 mod notifications;
 mod openapi;
+mod orphans;
 mod post_answer;
 mod posts;
 mod problem;

@@ -100,3 +100,71 @@ async fn the_router_answers_in_process() {
     );
     stop.cancel();
 }
+
+/// Makes `path` look written `hours` ago.
+fn age(path: &std::path::Path, hours: u64) {
+    let then = std::time::SystemTime::now() - Duration::from_secs(hours * 3600);
+    let file = std::fs::File::options().write(true).open(path).expect("open");
+    file.set_modified(then).expect("set mtime");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orphan_sweep_removes_only_what_nothing_refers_to() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stop = CancellationToken::new();
+    let stack = imagegram_testkit::embedded(dir.path()).await;
+    let (blobs, uploads) = (stack.blobs.clone(), stack.stores.uploads.clone());
+    let ports = Ports {
+        log: stack.log,
+        stores: stack.stores,
+        blobs: stack.blobs,
+    };
+    let gateway = Gateway::build(ports, GatewaySettings::new(SECRET.to_vec()), stop.clone())
+        .await
+        .expect("gateway");
+    let live = imagegram_readstore::Upload {
+        id: uuid::Uuid::new_v4(),
+        owner: "ann".into(),
+        length: Some(10),
+        offset: 0,
+        metadata: String::new(),
+        created_at: 0,
+        expires_at: i64::MAX,
+        post_id: None,
+    };
+    uploads.create_upload(&live).await.expect("upload");
+    let gone = uuid::Uuid::new_v4();
+    let keys = [
+        ("staging/old", 2, true),
+        ("staging/fresh", 0, false),
+        (&*format!("uploads/{}/000000000000-a", gone.simple()), 30, true),
+        (
+            &*format!("uploads/{}/000000000000-b", live.id.simple()),
+            30,
+            false,
+        ),
+    ]
+    .map(|(k, h, swept)| (k.to_owned(), h, swept));
+    let root = dir.path().join("blobs");
+    for (key, hours, _) in &keys {
+        blobs
+            .put(key, bytes::Bytes::from_static(b"x"))
+            .await
+            .expect("put");
+        age(&root.join(key), *hours);
+    }
+    let partial = root.join(".partial/left-by-a-killed-process");
+    std::fs::write(&partial, b"half").expect("partial");
+    age(&partial, 2);
+
+    assert_eq!(
+        gateway.sweep_orphans().await,
+        3,
+        "two orphans and one partial write"
+    );
+    for (key, _, swept) in &keys {
+        assert_eq!(blobs.size(key).await.expect("size").is_none(), *swept, "{key}");
+    }
+    assert!(!partial.exists());
+    stop.cancel();
+}

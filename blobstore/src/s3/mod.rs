@@ -11,7 +11,7 @@ mod upload;
 pub use bucket::S3Config;
 
 use crate::port::compose_by_streaming;
-use crate::{validate_key, BlobError, BlobStore, ByteStream};
+use crate::{validate_key, validate_prefix, BlobError, BlobStore, ByteStream, Listed};
 use bucket::Bucket;
 
 /// The S3 adapter.
@@ -132,6 +132,70 @@ impl BlobStore for S3Store {
         Ok(())
     }
 
+    async fn list_older(&self, prefix: &str, before: i64, limit: usize) -> Result<Vec<Listed>, BlobError> {
+        validate_prefix(prefix)?;
+        let mut found = Vec::new();
+        let mut pages = self
+            .0
+            .client
+            .list_objects_v2()
+            .bucket(&self.0.name)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(BlobError::s3)?;
+            for object in page.contents() {
+                let modified = object.last_modified().map_or(0, micros);
+                if let (Some(key), true) = (object.key(), modified < before) {
+                    found.push(Listed {
+                        key: key.to_owned(),
+                        size: object.size().unwrap_or(0).max(0) as u64,
+                        modified,
+                    });
+                    if found.len() >= limit {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Multipart uploads begun before `before` and never completed or
+    /// aborted (their parts are stored, and billed, until then).
+    async fn drop_abandoned_writes(&self, before: i64) -> Result<u64, BlobError> {
+        let listed = self
+            .0
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.0.name)
+            .send()
+            .await
+            .map_err(BlobError::s3)?;
+        let mut dropped = 0;
+        for upload in listed.uploads() {
+            let begun = upload.initiated().map_or(0, micros);
+            let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else {
+                continue;
+            };
+            if begun >= before {
+                continue;
+            }
+            self.0
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.0.name)
+                .key(key)
+                .upload_id(id)
+                .send()
+                .await
+                .map_err(BlobError::s3)?;
+            dropped += 1;
+        }
+        Ok(dropped)
+    }
+
     async fn check(&self) -> Result<(), BlobError> {
         self.0
             .client
@@ -142,4 +206,9 @@ impl BlobStore for S3Store {
             .map_err(BlobError::s3)?;
         Ok(())
     }
+}
+
+/// An S3 time in microseconds since the epoch.
+fn micros(time: &aws_sdk_s3::primitives::DateTime) -> i64 {
+    time.secs().saturating_mul(1_000_000) + i64::from(time.subsec_nanos() / 1_000)
 }

@@ -178,7 +178,8 @@ macro_rules! blob_contract_suite {
             small_objects_round_trip, large_bodies_stream_in_and_out_intact,
             a_body_over_the_limit_leaves_nothing, a_failing_body_keeps_the_previous_object,
             missing_objects, rename_moves_an_object, unsafe_keys_are_refused, concurrent_writers,
-            compose_joins_sources_in_order, compose_with_a_missing_source_leaves_nothing);
+            compose_joins_sources_in_order, compose_with_a_missing_source_leaves_nothing,
+            old_objects_under_a_folder_are_listed);
     };
     (@tests $store:expr; $($name:ident),*) => {
         $(
@@ -191,4 +192,45 @@ macro_rules! blob_contract_suite {
             }
         )*
     };
+}
+
+/// Objects under a folder, listed when written before the cut-off.
+pub async fn old_objects_under_a_folder_are_listed(store: Arc<dyn BlobStore>) {
+    let folder = format!("contract/listing-{}/", uuid::Uuid::new_v4().simple());
+    for name in ["a", "deeper/b"] {
+        store
+            .put(&format!("{folder}{name}"), Bytes::from_static(b"abc"))
+            .await
+            .expect("put");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let minute = 60_000_000;
+    let mut listed = store.list_older(&folder, now + minute, 100).await.expect("list");
+    listed.sort_by(|a, b| a.key.cmp(&b.key));
+    let keys: Vec<&str> = listed.iter().map(|l| l.key.as_str()).collect();
+    assert_eq!(keys, [format!("{folder}a"), format!("{folder}deeper/b")]);
+    assert!(listed
+        .iter()
+        .all(|l| l.size == 3 && (now - minute..now + minute).contains(&l.modified)));
+    assert!(store
+        .list_older(&folder, now - minute, 100)
+        .await
+        .expect("list")
+        .is_empty());
+    assert_eq!(
+        store
+            .list_older(&folder, now + minute, 1)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(store
+        .list_older("no-such-folder/", now + minute, 10)
+        .await
+        .expect("list")
+        .is_empty());
+    assert!(store.list_older("../", now, 10).await.is_err());
 }
