@@ -6,25 +6,25 @@
 //! Every token's `exp` and `nbf` are checked (30 s of leeway), and a `sub`
 //! that is empty, over 255 bytes or holds control characters is refused.
 //!
+//! - `extract.rs`: the `User` and `Operator` extractors (401, 403).
 //! - `secret.rs`: the shared secret, from settings or the data dir.
 //! - `jwks.rs`: the provider's keys, cached by key id.
 
+mod extract;
 mod jwks;
 mod secret;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+pub use extract::{bearer_token, Operator, User};
 use jwks::Jwks;
 pub use secret::{load_or_create_secret, MIN_SECRET_BYTES};
 
-use crate::{IngestError, Problem};
+use crate::IngestError;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -199,76 +199,6 @@ fn validation(algorithm: Algorithm, provider: Option<&IdentityProvider>) -> Vali
 /// into logs, keys and answers).
 fn valid_user(sub: &str) -> bool {
     !sub.is_empty() && sub.len() <= MAX_USER_ID && !sub.chars().any(char::is_control)
-}
-
-/// The signed-in user of a request; rejects with 401 otherwise.
-#[derive(Debug, Clone)]
-pub struct User(pub String);
-
-impl<S> FromRequestParts<S> for User
-where
-    Auth: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(unauthorized)?;
-        match Auth::from_ref(state).verify(token).await {
-            Some(user) => Ok(User(user)),
-            None => Err(unauthorized()),
-        }
-    }
-}
-
-/// A request made with an operator token: 401 without a valid token, 403
-/// with a user's.
-#[derive(Debug, Clone)]
-pub struct Operator;
-
-impl<S> FromRequestParts<S> for Operator
-where
-    Auth: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(unauthorized)?;
-        let auth = Auth::from_ref(state);
-        if auth.verify_operator(token) {
-            Ok(Operator)
-        } else if auth.verify(token).await.is_some() {
-            Err(Problem::client(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this needs an operator token",
-            ))
-        } else {
-            Err(unauthorized())
-        }
-    }
-}
-
-fn bearer(parts: &Parts) -> Option<&str> {
-    bearer_token(&parts.headers)
-}
-
-/// The token of an `Authorization: Bearer …` header, if there is one.
-pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?;
-    Some(token.trim())
-}
-
-fn unauthorized() -> Problem {
-    Problem::client(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "a valid bearer token is required (Authorization: Bearer <token>)",
-    )
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! box-shrunk as they arrive, JPEGs are scaled by libjpeg-turbo while
 //! decoding, so a 100 MB file converts in about 20 MiB besides its bytes.
 
+mod error;
 mod jpeg;
 mod png_rows;
 mod resize;
@@ -23,6 +24,7 @@ use image::{DynamicImage, ImageDecoder, Limits, RgbImage};
 use imagegram_schemas::ImageFormat;
 use shrink::Region;
 
+pub use error::ConvertError;
 pub use resize::ResizeMode;
 
 /// The longest side may be at most this many times the shortest: a
@@ -62,63 +64,6 @@ pub struct Converted {
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
-}
-
-/// Why an original cannot be served. Its `Display` is shown to the uploader.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConvertError {
-    #[error("not an image: only png, jpeg and bmp are accepted")]
-    NotAnImage,
-    #[error("image is {width}x{height}, the limit is {limit_mp} megapixels")]
-    TooLarge { width: u32, height: u32, limit_mp: u64 },
-    #[error("image is {width}x{height}: one side is more than {MAX_ASPECT} times the other")]
-    BadShape { width: u32, height: u32 },
-    #[error("a {width}x{height} {format} is decoded whole, which needs {needed_mib} MiB, more than the {budget_mib} MiB allowed")]
-    OverBudget {
-        format: &'static str,
-        width: u32,
-        height: u32,
-        needed_mib: u64,
-        budget_mib: u64,
-    },
-    #[error("corrupt {format}: {detail}")]
-    Corrupt { format: &'static str, detail: String },
-    #[error("the image could not be encoded: {0}")]
-    Encode(String),
-}
-
-impl ConvertError {
-    /// What the uploader is told: one sentence for a person, without the
-    /// decoder's internals (those go to the converter's log).
-    pub fn for_people(&self) -> String {
-        match self {
-            ConvertError::NotAnImage => "The file is not a PNG, JPEG or BMP image.".to_owned(),
-            ConvertError::TooLarge {
-                width,
-                height,
-                limit_mp,
-            } => format!(
-                "The image is {width}x{height} pixels, larger than the {limit_mp} megapixels accepted."
-            ),
-            ConvertError::BadShape { width, height } => format!(
-                "The image is {width}x{height} pixels: one side may be at most {MAX_ASPECT} times the other."
-            ),
-            ConvertError::OverBudget {
-                format,
-                width,
-                height,
-                ..
-            } => format!(
-                "The image is a {width}x{height} {}, too large to convert in this format; a PNG or an RGB JPEG of that size works.",
-                format.to_uppercase()
-            ),
-            ConvertError::Corrupt { format, .. } => format!(
-                "The {} file is damaged or incomplete, so it could not be read.",
-                format.to_uppercase()
-            ),
-            ConvertError::Encode(_) => "The image could not be converted.".to_owned(),
-        }
-    }
 }
 
 fn format_name(format: ImageFormat) -> &'static str {

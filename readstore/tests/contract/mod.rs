@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 mod bookkeeping;
 mod projection;
+mod uploads;
 pub use bookkeeping::*;
 pub use projection::*;
+pub use uploads::*;
 
 pub struct Events {
     clock: i64,
