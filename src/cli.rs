@@ -204,6 +204,10 @@ pub struct HttpSettings {
     /// How long a processed-event mark is kept before it is pruned.
     #[arg(long, env = "IMAGEGRAM_PROCESSED_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
     pub processed_retention: std::time::Duration,
+    /// How old a blob nothing refers to, or a write never finished, must be
+    /// before the sweep removes it.
+    #[arg(long, env = "IMAGEGRAM_ORPHAN_AGE", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub orphan_age: std::time::Duration,
 }
 
 impl HttpSettings {
@@ -226,6 +230,7 @@ impl HttpSettings {
             daily_bytes: self.daily_upload_bytes,
             idempotency_retention: self.idempotency_retention,
             processed_retention: self.processed_retention,
+            orphan_age: self.orphan_age,
         }
     }
 

@@ -1,8 +1,10 @@
-//! The sweep of blobs nothing refers to, every ten minutes: staged images
-//! (`staging/`) older than an hour, which a request killed between storing
-//! and posting leaves; chunks of resumable uploads (`uploads/<id>/…`)
-//! older than a day whose upload is gone; and writes begun over an hour
-//! ago and never finished (partial files, S3 multipart uploads).
+//! The sweep of blobs nothing refers to, every ten minutes, once they are
+//! older than the orphan age (an hour by default): staged images
+//! (`staging/`), which a request killed between storing and posting
+//! leaves; chunks of resumable uploads (`uploads/<id>/…`) whose upload is
+//! gone; and writes begun and never finished (partial files, S3 multipart
+//! uploads). A live write touches its object at least every body idle
+//! timeout, so it is never that old.
 
 use std::time::Duration;
 
@@ -12,7 +14,6 @@ use uuid::Uuid;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(600);
-const HOUR_US: i64 = 3_600_000_000;
 /// The most objects looked at per folder per sweep; the next sweep goes on.
 const BATCH: usize = 1_000;
 
@@ -33,9 +34,10 @@ pub fn start(state: AppState, stop: CancellationToken) {
 
 /// One sweep; how many objects and writes it removed.
 pub async fn sweep(state: &AppState) -> u64 {
-    let now = imagegram_schemas::now_us();
+    let age = i64::try_from(state.quotas.orphan_age.as_micros()).unwrap_or(i64::MAX / 2);
+    let before = imagegram_schemas::now_us() - age;
     let mut removed = 0;
-    match state.blobs.list_older("staging/", now - HOUR_US, BATCH).await {
+    match state.blobs.list_older("staging/", before, BATCH).await {
         Ok(staged) => {
             for object in staged {
                 removed += u64::from(state.blobs.delete(&object.key).await.is_ok());
@@ -43,11 +45,7 @@ pub async fn sweep(state: &AppState) -> u64 {
         }
         Err(e) => tracing::warn!(error = %e, "listing staged images failed"),
     }
-    match state
-        .blobs
-        .list_older("uploads/", now - 24 * HOUR_US, BATCH)
-        .await
-    {
+    match state.blobs.list_older("uploads/", before, BATCH).await {
         Ok(chunks) => {
             for chunk in chunks {
                 let upload = chunk
@@ -63,7 +61,7 @@ pub async fn sweep(state: &AppState) -> u64 {
         }
         Err(e) => tracing::warn!(error = %e, "listing upload chunks failed"),
     }
-    match state.blobs.drop_abandoned_writes(now - HOUR_US).await {
+    match state.blobs.drop_abandoned_writes(before).await {
         Ok(dropped) => removed += dropped,
         Err(e) => tracing::warn!(error = %e, "dropping abandoned writes failed"),
     }

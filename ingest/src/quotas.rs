@@ -22,6 +22,9 @@ pub struct Quotas {
     pub idempotency_retention: Duration,
     /// How long a processed-event mark is kept.
     pub processed_retention: Duration,
+    /// How old a blob nothing refers to (a staged image, a chunk of a gone
+    /// upload) or an unfinished write must be before it is swept.
+    pub orphan_age: Duration,
 }
 
 impl Default for Quotas {
@@ -31,6 +34,7 @@ impl Default for Quotas {
             daily_bytes: 1 << 30,
             idempotency_retention: Duration::from_secs(24 * 3600),
             processed_retention: Duration::from_secs(7 * 24 * 3600),
+            orphan_age: Duration::from_secs(3600),
         }
     }
 }
