@@ -14,6 +14,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored row is damaged: {0}")]
     Corrupt(String),
+    /// Another process held the migration lock longer than this many seconds.
+    #[error("waited {0} s for another process's migrations")]
+    MigrationLock(u64),
 }
 
 impl StoreError {
@@ -24,7 +27,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Database(e) => database_may_recover(e),
-            StoreError::Conflict(_) => true,
+            StoreError::Conflict(_) | StoreError::MigrationLock(_) => true,
             StoreError::Migrate(_) | StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) => false,
         }
     }
