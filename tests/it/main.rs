@@ -6,6 +6,7 @@
 #[macro_use]
 mod support;
 
+mod concurrent_starts;
 mod dropped_connections;
 mod feed;
 mod held_sockets;

@@ -71,7 +71,7 @@ pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
 
 /// A new database of this run's own (the test kit makes it), from any
 /// context: tests call [`environment`] inside and outside a runtime.
-fn mysql_database_blocking() -> String {
+pub fn mysql_database_blocking() -> String {
     std::thread::spawn(|| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
