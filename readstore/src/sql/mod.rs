@@ -1,11 +1,12 @@
 //! The SQL adapter: MySQL/MariaDB or SQLite behind one `sqlx::Any` pool.
-//! `store.rs` is the bottom; each port's implementation sits with its
+//! `store.rs` is the bottom, migrated by `migrate.rs`; each port's implementation sits with its
 //! statements: the read model here (over `apply/`, `queries.rs` and
 //! `rebuild.rs`), request records in `requests.rs`, upload sessions in
 //! `uploads.rs`.
 
 mod apply;
 mod dialect;
+mod migrate;
 mod queries;
 mod rebuild;
 mod requests;

@@ -9,10 +9,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use super::dialect::{Dialect, Durability};
+use super::migrate;
 use crate::StoreError;
-
-static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The read store on a SQL database.
 #[derive(Clone, Debug)]
@@ -72,10 +70,7 @@ impl SqlStore {
             })
             .connect_with(options)
             .await?;
-        match dialect {
-            Dialect::MySql => migrate_mysql(&pool).await?,
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-        }
+        migrate::run(&pool, dialect).await?;
         Ok(SqlStore {
             pool,
             dialect,
@@ -97,32 +92,6 @@ impl SqlStore {
         let url = format!("sqlite://{}?mode=rwc", path.display());
         SqlStore::connect_with(&url, 8, durability).await
     }
-}
-
-/// How long a start waits for another process's migrations.
-const MIGRATION_LOCK_SECS: i64 = 600;
-
-/// Runs the MySQL migrations under an advisory lock on the database, so
-/// roles started together migrate one after another: the first applies
-/// them, the others find them applied. sqlx takes its own lock with
-/// `GET_LOCK(name, -1)`, which MariaDB answers with NULL (no lock), so
-/// the lock here is taken, and checked, on the same connection first.
-async fn migrate_mysql(pool: &AnyPool) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await?;
-    let name = "CONCAT('imagegram-migrate-', DATABASE())";
-    let got: Option<i64> = sqlx::query_scalar(&format!("SELECT GET_LOCK({name}, {MIGRATION_LOCK_SECS})"))
-        .fetch_one(&mut *conn)
-        .await?;
-    if got != Some(1) {
-        return Err(StoreError::MigrationLock(MIGRATION_LOCK_SECS as u64));
-    }
-    let migrated = MYSQL_MIGRATIONS.run_direct(&mut *conn).await;
-    let released = sqlx::query(&format!("SELECT RELEASE_LOCK({name})"))
-        .execute(&mut *conn)
-        .await;
-    migrated?;
-    released?;
-    Ok(())
 }
 
 /// A TEXT column as a string. `sqlx::Any` reports MySQL TEXT columns as
