@@ -6,20 +6,22 @@
 //! a crash can never count an event twice), the gateway's idempotency keys
 //! and the processors' record of what they already did.
 //!
-//! Three ports, one per concern, so each caller depends on what it uses:
+//! Four ports, one per concern, so each caller depends on what it uses:
 //! [`ReadModel`] (projections write it, queries and the feed read it),
 //! [`RequestRecords`] (the gateway's idempotency keys, the processors'
-//! processed marks) and [`UploadSessions`] (resumable uploads).
-//! [`SqlStore`] implements all three for MySQL/MariaDB (distributed) and
+//! processed marks), [`UploadSessions`] (resumable uploads) and
+//! [`GatewayDirectory`] (where each gateway instance is reached).
+//! [`SqlStore`] implements all four for MySQL/MariaDB (distributed) and
 //! SQLite (embedded), one code path through `sqlx::Any` with the few
 //! statements that differ kept in `sql/dialect.rs`; [`ReadStores`] hands
-//! out one database's three ports.
+//! out one database's ports.
 //!
 //! ## Layout
-//! - `port/`: the three traits and what they return (`model.rs`,
-//!   `requests.rs`, `uploads.rs`), and [`ReadStores`] (`mod.rs`).
-//! - `sql/store.rs`: connecting, pragmas, migrations (`migrations/<dialect>/`),
-//!   table names, TEXT columns; `sql/mod.rs`: the read model's implementation.
+//! - `port/`: the four traits and what they return (`model.rs`,
+//!   `requests.rs`, `uploads.rs`, `gateways.rs`), and [`ReadStores`] (`mod.rs`).
+//! - `sql/store.rs`: connecting, pragmas, table names, TEXT columns;
+//!   `sql/migrate.rs`: migrations (`migrations/<dialect>/`), finishing one
+//!   a crash cut short; `sql/mod.rs`: the read model's implementation.
 //! - `sql/dialect.rs`: the SQL that differs between MySQL and SQLite.
 //! - `sql/apply/`: folding a batch of events into the tables, exactly once:
 //!   `batch.rs` (the transaction and its positions), `posts.rs` (post
@@ -32,6 +34,7 @@
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.
 //! - `sql/uploads.rs`: resumable uploads' state (the [`UploadSessions`]
 //!   implementation).
+//! - `sql/gateways.rs`: the [`GatewayDirectory`] implementation.
 //! - `error.rs`: [`StoreError`], this crate's one error type.
 
 mod error;
@@ -40,7 +43,7 @@ mod sql;
 
 pub use error::StoreError;
 pub use port::{
-    Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadModel,
-    ReadStores, RequestRecords, Upload, UploadSessions,
+    Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, GatewayDirectory, PostStatus,
+    PostView, ReadModel, ReadStores, RequestRecords, Upload, UploadSessions,
 };
 pub use sql::{Durability, SqlStore};

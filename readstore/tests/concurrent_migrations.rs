@@ -54,12 +54,14 @@ async fn a_migration_cut_short_is_finished_by_the_next_start() {
                 "DROP TABLE daily_bytes",
                 "DROP INDEX uploads_owner ON uploads",
                 "DROP INDEX processed_events_age ON processed_events",
+                "DROP TABLE gateways",
+                "DELETE FROM _sqlx_migrations WHERE version > 5",
             ],
         ),
         (
             "1",
             &[
-                "DROP TABLE handler_attempts, daily_bytes, upload_parts, uploads",
+                "DROP TABLE gateways, handler_attempts, daily_bytes, upload_parts, uploads",
                 "DROP TABLE comments, projection_positions, rejected_events, idempotency_keys, processed_events",
                 "DELETE FROM _sqlx_migrations WHERE version > 1",
             ],

@@ -1,33 +1,37 @@
 //! The read-store ports, one per concern, so each caller depends on what
 //! it uses: the read model (projections and queries), request records
-//! (idempotency keys and processed marks) and upload sessions (tus). One
-//! database holds all three; [`ReadStores`] hands them out together.
+//! (idempotency keys and processed marks), upload sessions (tus) and the
+//! gateway directory (which gateway serves where). One database holds them
+//! all; [`ReadStores`] hands them out together.
 
+mod gateways;
 mod model;
 mod requests;
 mod uploads;
 
 use std::sync::Arc;
 
+pub use gateways::GatewayDirectory;
 pub use model::{
     Advance, Applied, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadModel,
 };
 pub use requests::{Claim, RequestRecords};
 pub use uploads::{Upload, UploadSessions};
 
-/// The three ports of one read database.
+/// The ports of one read database.
 #[derive(Clone)]
 pub struct ReadStores {
     pub model: Arc<dyn ReadModel>,
     pub requests: Arc<dyn RequestRecords>,
     pub uploads: Arc<dyn UploadSessions>,
+    pub gateways: Arc<dyn GatewayDirectory>,
 }
 
 impl ReadStores {
     /// The embedded default, two SQLite files in `dir`: `read.db` holds
     /// the read model, which the log rebuilds, and commits without waiting
     /// for the disk; `state.db` holds what only it knows (idempotency keys,
-    /// processed marks, tus offsets) and waits for the disk on every commit.
+    /// processed marks, tus offsets, gateways) and waits for the disk on every commit.
     pub async fn embedded(dir: &std::path::Path) -> Result<Self, crate::StoreError> {
         use crate::{Durability, SqlStore};
         let model = SqlStore::sqlite_with(&dir.join("read.db"), Durability::Rebuildable).await?;
@@ -35,17 +39,19 @@ impl ReadStores {
         Ok(ReadStores {
             model: Arc::new(model),
             requests: Arc::clone(&state) as Arc<dyn RequestRecords>,
-            uploads: state,
+            uploads: Arc::clone(&state) as Arc<dyn UploadSessions>,
+            gateways: state,
         })
     }
 
-    /// The three ports of `store`, an adapter that implements them all.
-    pub fn of<S: ReadModel + RequestRecords + UploadSessions + 'static>(store: S) -> Self {
+    /// The ports of `store`, an adapter that implements them all.
+    pub fn of<S: ReadModel + RequestRecords + UploadSessions + GatewayDirectory + 'static>(store: S) -> Self {
         let store = Arc::new(store);
         ReadStores {
             model: Arc::clone(&store) as Arc<dyn ReadModel>,
             requests: Arc::clone(&store) as Arc<dyn RequestRecords>,
-            uploads: store,
+            uploads: Arc::clone(&store) as Arc<dyn UploadSessions>,
+            gateways: store,
         }
     }
 }

@@ -2,10 +2,11 @@
 //! `store.rs` is the bottom, migrated by `migrate.rs`; each port's implementation sits with its
 //! statements: the read model here (over `apply/`, `queries.rs` and
 //! `rebuild.rs`), request records in `requests.rs`, upload sessions in
-//! `uploads.rs`.
+//! `uploads.rs`, the gateway directory in `gateways.rs`.
 
 mod apply;
 mod dialect;
+mod gateways;
 mod migrate;
 mod queries;
 mod rebuild;

@@ -272,3 +272,32 @@ pub async fn pruning_and_quotas(stores: ReadStores) {
     );
     assert_eq!(uploads.open_uploads("bob", now).await.expect("count"), 1);
 }
+
+/// Gateways are found while fresh, renewed in place, and gone once
+/// withdrawn or stale.
+pub async fn the_gateway_directory(stores: ReadStores) {
+    let dir = &*stores.gateways;
+    let (a, b) = (u64::MAX - 7, 42); // ids use all 64 bits
+    let fresh = Duration::from_secs(30);
+    assert_eq!(dir.address_of(a, fresh).await.expect("lookup"), None);
+    dir.announce(a, "http://10.0.0.1:8080").await.expect("announce");
+    dir.announce(b, "http://10.0.0.2:8080").await.expect("announce");
+    dir.announce(a, "http://10.0.0.3:8080").await.expect("renew");
+    assert_eq!(
+        dir.address_of(a, fresh).await.expect("lookup").as_deref(),
+        Some("http://10.0.0.3:8080")
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        dir.address_of(a, Duration::from_millis(10))
+            .await
+            .expect("lookup"),
+        None
+    );
+    dir.withdraw(a).await.expect("withdraw");
+    assert_eq!(dir.address_of(a, fresh).await.expect("lookup"), None);
+    assert_eq!(
+        dir.address_of(b, fresh).await.expect("lookup").as_deref(),
+        Some("http://10.0.0.2:8080")
+    );
+}
