@@ -147,6 +147,11 @@ pub struct HttpSettings {
     /// Address the HTTP API listens on (port 0 picks a free port).
     #[arg(long, env = "IMAGEGRAM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The base URL other gateways reach this one at, for forwarding pages
+    /// of its feed snapshots (`http://10.0.0.5:8080`). Default: the listen
+    /// address, unless it is a wildcard such as 0.0.0.0.
+    #[arg(long, env = "IMAGEGRAM_ADVERTISE_URL", value_parser = base_url)]
+    pub advertise_url: Option<String>,
     /// HS256 secret for bearer tokens, at least 32 bytes; embedded default:
     /// made once in the data dir.
     #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
@@ -277,6 +282,20 @@ pub struct ConvertSettings {
     pub convert_workers: Option<usize>,
 }
 
+/// An `http://` or `https://` URL with a host and nothing after the port.
+fn base_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| e.to_string())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && url.query().is_none();
+    if plain {
+        Ok(text.trim_end_matches('/').to_owned())
+    } else {
+        Err("expected a base URL such as http://10.0.0.5:8080".to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -284,5 +303,17 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn advertised_urls_are_base_urls() {
+        assert_eq!(
+            super::base_url("http://10.0.0.5:8080/").as_deref(),
+            Ok("http://10.0.0.5:8080")
+        );
+        assert!(super::base_url("https://gw-1.internal").is_ok());
+        for bad in ["10.0.0.5:8080", "ftp://x", "http://x/feed", "http://x/?a=1", ""] {
+            assert!(super::base_url(bad).is_err(), "{bad}");
+        }
     }
 }

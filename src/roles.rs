@@ -173,6 +173,7 @@ async fn start_gateway(
     settings.connections = http.connection_limits();
     settings.rates = http.rate_settings();
     settings.quotas = http.quotas();
+    settings.advertise = http.advertise_url.clone().filter(|u| !u.is_empty());
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;

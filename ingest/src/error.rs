@@ -39,6 +39,14 @@ pub enum IngestError {
     Json(#[from] serde_json::Error),
     #[error("a request's task: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Another gateway, asked for a page of its feed snapshot, did not
+    /// answer in time.
+    #[error("the gateway at {owner}: {source}")]
+    Peer {
+        owner: String,
+        #[source]
+        source: reqwest::Error,
+    },
     /// Something the code relies on did not hold: a bug, not an outage.
     #[error("{0}")]
     Broken(&'static str),
@@ -54,7 +62,7 @@ impl IngestError {
             IngestError::Blobs(e) => e.is_transient(),
             IngestError::Store(e) => e.is_transient(),
             IngestError::Feed(e) => e.is_transient(),
-            IngestError::Jwks { .. } => true,
+            IngestError::Jwks { .. } | IngestError::Peer { .. } => true,
             IngestError::Bind { .. }
             | IngestError::Token(_)
             | IngestError::Secret(_)

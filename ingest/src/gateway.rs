@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Auth, IdentityProvider};
 use crate::connections::ConnectionLimits;
-use crate::feed::{CursorSigner, RenderedItems};
+use crate::feed::{CursorSigner, Peers, RenderedItems};
 use crate::health::{BlobProbe, LogProbe, Probe, StoreProbe};
 use crate::notifications::Notifications;
 use crate::quotas::Quotas;
@@ -41,6 +41,11 @@ pub struct GatewaySettings {
     /// Requests a minute per user (writes) and per address (anonymous reads).
     pub rates: RateSettings,
     pub quotas: Quotas,
+    /// The base URL other gateways reach this one at (`http://host:port`),
+    /// announced in the gateway directory so they can forward pages of
+    /// this one's feed snapshots. Unset: the listening address, unless
+    /// that is a wildcard (0.0.0.0, ::), when no one can forward here.
+    pub advertise: Option<String>,
 }
 
 impl GatewaySettings {
@@ -52,6 +57,7 @@ impl GatewaySettings {
             connections: ConnectionLimits::default(),
             rates: RateSettings::default(),
             quotas: Quotas::default(),
+            advertise: None,
         }
     }
 }
@@ -60,6 +66,7 @@ impl GatewaySettings {
 pub struct Gateway {
     state: AppState,
     connections: ConnectionLimits,
+    advertise: Option<String>,
 }
 
 impl Gateway {
@@ -75,6 +82,7 @@ impl Gateway {
             model,
             requests,
             uploads,
+            gateways,
         } = stores;
         let auth = Auth::new(&settings.secret, settings.identity.as_ref()).await?;
         let notifications = Notifications::follow(Arc::clone(&log), Arc::clone(&model), stop.clone()).await?;
@@ -103,6 +111,7 @@ impl Gateway {
             limits,
             quotas: settings.quotas,
             cursors: CursorSigner::new(&settings.secret),
+            peers: Peers::new(gateways, &settings.secret)?,
             rendered: RenderedItems::new(100_000),
             instance: instance_id(),
             feed,
@@ -115,6 +124,7 @@ impl Gateway {
         Ok(Gateway {
             state,
             connections: settings.connections,
+            advertise: settings.advertise,
         })
     }
 
@@ -123,8 +133,20 @@ impl Gateway {
         crate::server::router(self.state.clone(), self.connections.body_idle_timeout)
     }
 
-    /// Serves on `listener` until `stop` is cancelled, then drains.
+    /// Serves on `listener` until `stop` is cancelled, then drains. While
+    /// it serves, it is announced in the gateway directory.
     pub async fn serve(&self, listener: TcpListener, stop: CancellationToken) -> Result<(), IngestError> {
+        let local = listener.local_addr().ok();
+        match self.advertise.clone().or_else(|| local.and_then(reachable_url)) {
+            Some(address) => {
+                let peers = self.state.peers.clone();
+                peers.announce(self.state.instance, address, stop.clone()).await;
+            }
+            None => tracing::warn!(
+                "listening on a wildcard address without --advertise-url: other gateways \
+                 cannot forward pages of this one's feed snapshots, so its cursors work only here"
+            ),
+        }
         crate::connections::serve(listener, self.router(), self.connections, stop).await
     }
 
@@ -140,12 +162,15 @@ impl Gateway {
     }
 }
 
-/// This process's id in feed cursors: unlikely to repeat across restarts.
+/// This process's id in feed cursors and the gateway directory: random,
+/// so it does not repeat across restarts or machines.
 fn instance_id() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (u64::from(std::process::id()) << 32)
+    uuid::Uuid::new_v4().as_u64_pair().0
+}
+
+/// `http://addr` for a listening address others can dial: not a wildcard.
+fn reachable_url(addr: std::net::SocketAddr) -> Option<String> {
+    (!addr.ip().is_unspecified()).then(|| format!("http://{addr}"))
 }
 
 /// Every minute, drops the buckets of clients that are full again.

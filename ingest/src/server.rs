@@ -77,7 +77,12 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
 
 /// Counts a read against its user (with a valid token) or its client's
 /// address (without one); over the limit, the 429 instead of the read.
+/// A page another gateway forwarded was counted there, so it is not here.
 async fn limit_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path_and_query().map_or("", |p| p.as_str());
+    if state.peers.is_hop(request.headers(), path) {
+        return next.run(request).await;
+    }
     let user = match bearer_token(request.headers()) {
         Some(token) => state.auth.verify(token).await,
         None => None,

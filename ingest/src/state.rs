@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
 use crate::feed::cursor::CursorSigner;
+use crate::feed::peers::Peers;
 use crate::feed::rendered::RenderedItems;
 use crate::health::Probes;
 use crate::notifications::Notifications;
@@ -37,6 +38,8 @@ pub struct AppState {
     /// The feed's ranking, snapshots and post cache, fresh from the log.
     pub feed: Arc<imagegram_projections::feed::Feed>,
     pub cursors: CursorSigner,
+    /// The other gateways: where each is, forwarding pages of their snapshots.
+    pub peers: Peers,
     /// Each post's feed JSON by (id, version): rendered once per change.
     pub rendered: RenderedItems,
     /// This process's id, named in its cursors (snapshots live in memory).

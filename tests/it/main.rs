@@ -9,6 +9,7 @@ mod support;
 mod concurrent_starts;
 mod dropped_connections;
 mod feed;
+mod feed_across_gateways;
 mod held_sockets;
 mod large_uploads;
 mod legacy_routes;

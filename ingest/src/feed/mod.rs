@@ -2,20 +2,24 @@
 //! then newest, then id. The first page takes a snapshot of the ranking;
 //! its cursors walk that snapshot, so while comments come and go every
 //! post published at the first page is served exactly once, in the order
-//! of that moment. Items show the posts as they are now.
+//! of that moment. Items show the posts as they are now. The snapshot lives
+//! in this gateway's memory; a cursor made by another gateway is forwarded
+//! to it (`peers.rs`), so paging works through any gateway.
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{OriginalUri, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub(crate) mod cursor;
+pub(crate) mod peers;
 pub(crate) mod rendered;
 
 pub use cursor::CursorSigner;
+pub use peers::Peers;
 pub use rendered::RenderedItems;
 
 use crate::state::AppState;
@@ -61,10 +65,12 @@ fn parse_limit(limit: Option<&str>) -> Result<usize, Problem> {
 #[utoipa::path(get, path = "/v1/posts", tag = "posts", params(FeedQuery),
     responses((status = 200, body = FeedPage),
         (status = 400, description = "bad limit, or a cursor that was changed or cannot be read", content_type = "application/problem+json"),
-        (status = 410, description = "the cursor's snapshot expired (after 15 minutes) or belongs to another gateway instance: start again from the first page", content_type = "application/problem+json")))]
+        (status = 410, description = "the cursor's snapshot expired (after 15 minutes), or the gateway instance holding it stopped: start again from the first page", content_type = "application/problem+json")))]
 pub async fn feed(
     State(state): State<AppState>,
     Query(query): Query<FeedQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let limit = parse_limit(query.limit.as_deref())?;
     let (snapshot_id, ranking, after) = match query.cursor.as_deref() {
@@ -80,17 +86,18 @@ pub async fn feed(
                     "the cursor was changed or cannot be read",
                 )
             })?;
-            let gone = || {
-                Problem::client(
-                    StatusCode::GONE,
-                    "cursor-expired",
-                    "this feed snapshot has expired; start again from the first page",
-                )
-            };
             if cursor.instance != state.instance {
-                return Err(gone());
+                let path = uri.path_and_query().map_or("/v1/posts", |p| p.as_str());
+                // One hop at most: a forwarded request is answered here.
+                if state.peers.is_hop(&headers, path) {
+                    return Err(peers::owner_gone());
+                }
+                return state.peers.forward(cursor.instance, path).await;
             }
-            let ranking = state.feed.snapshot(cursor.snapshot).ok_or_else(gone)?;
+            let ranking = state
+                .feed
+                .snapshot(cursor.snapshot)
+                .ok_or_else(peers::owner_gone)?;
             (cursor.snapshot, ranking, Some(cursor.after))
         }
     };

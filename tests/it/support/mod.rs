@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 mod client;
+pub mod cluster;
 pub mod tus;
 #[allow(unused_imports)] // not every test binary uses every call
 pub use client::*;
@@ -23,11 +24,11 @@ pub enum Infra {
 }
 
 pub struct App {
-    child: Child,
+    pub(crate) child: Child,
     pub base: String,
     pub data: tempfile::TempDir,
-    env: Vec<(String, String)>,
-    role: String,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) role: String,
     pub client: reqwest::Client,
 }
 
@@ -85,7 +86,7 @@ pub fn mysql_database_blocking() -> String {
 }
 
 /// `imagegram <role>` on a free port: the child and its base URL.
-fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> (Child, String) {
+pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> (Child, String) {
     let mut command = Command::new(BIN);
     command
         .arg("--data-dir")
@@ -184,6 +185,12 @@ impl App {
             assert!(started.elapsed() < limit, "still running {limit:?} after SIGTERM");
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+    }
+
+    /// Kills the server outright (SIGKILL): no drain, nothing withdrawn.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Resident and peak resident memory of the server, in KiB.
