@@ -132,3 +132,36 @@ async fn events_need_a_token(infra: Infra) {
 }
 
 on_both!(each_user_hears_about_their_own_posts, events_need_a_token);
+
+/// The distributed mode: a post made through one gateway and converted by
+/// a converter process elsewhere is told on the uploader's stream held by
+/// another gateway, and `?wait=` on the first gateway sees it too; so is a
+/// comment made through the first gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_hear_of_work_done_by_other_processes() {
+    let Some(env) = crate::support::cluster::Cluster::environment("streams_across_gateways") else {
+        return;
+    };
+    let mut cluster = crate::support::cluster::Cluster::new(env);
+    cluster.add_worker("process");
+    cluster.add_worker("project");
+    let (a, b) = (cluster.add_gateway(), cluster.add_gateway());
+    let (ann, bob) = (cluster.token("ann"), cluster.token("bob"));
+    let mut ann_events = Events::open(&cluster.gateways[b], &ann).await;
+
+    // `publish` waits (`?wait=60`) on gateway a for the converter's result.
+    let post = publish(&cluster.gateways[a], &ann, "harbour").await;
+    let id = post["id"].as_str().expect("id").to_owned();
+    let (name, data) = ann_events.next().await;
+    assert_eq!(
+        (name.as_str(), data["post_id"].as_str()),
+        ("post.published", Some(id.as_str()))
+    );
+    assert_eq!(
+        comment(&cluster.gateways[a], &bob, &id, "from the other gateway").await.status(),
+        StatusCode::CREATED
+    );
+    let (name, data) = ann_events.next().await;
+    assert_eq!(name, "comment.added", "{data}");
+    assert_eq!(data["comment"]["content"], "from the other gateway");
+}
