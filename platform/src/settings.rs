@@ -84,6 +84,18 @@ pub struct LogSettings {
     )]
     pub kafka_session_timeout_ms: u64,
 
+    /// The most an append waits for Kafka to acknowledge it. Past it the
+    /// append fails (a write answers 503 with `Retry-After`) instead of
+    /// hanging while the brokers are away.
+    #[arg(
+        long,
+        env = "IMAGEGRAM_KAFKA_DELIVERY_TIMEOUT",
+        default_value = "5s",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub kafka_delivery_timeout: Duration,
+
     /// Prefix of every topic and consumer-group name, to share a cluster
     /// between deployments (e.g. `staging.`).
     #[arg(long, env = "IMAGEGRAM_TOPIC_PREFIX", default_value = "", global = true)]
@@ -114,6 +126,7 @@ impl LogSettings {
                 let mut kafka = KafkaConfig::new(brokers);
                 kafka.client_id = client_id.to_owned();
                 kafka.session_timeout = Duration::from_millis(self.kafka_session_timeout_ms);
+                kafka.delivery_timeout = self.kafka_delivery_timeout;
                 LogConfig::Kafka(kafka)
             }
         })

@@ -30,6 +30,9 @@ pub struct KafkaConfig {
     pub client_id: String,
     /// Group session timeout; a dead member's partitions move after this long.
     pub session_timeout: Duration,
+    /// The most an append waits to be acknowledged; past it, it fails with
+    /// a transient error instead of waiting for brokers that are away.
+    pub delivery_timeout: Duration,
 }
 
 impl KafkaConfig {
@@ -38,6 +41,7 @@ impl KafkaConfig {
             brokers: brokers.into(),
             client_id: "imagegram".into(),
             session_timeout: Duration::from_secs(6),
+            delivery_timeout: Duration::from_secs(5),
         }
     }
 
@@ -46,7 +50,10 @@ impl KafkaConfig {
         config
             .set("bootstrap.servers", &self.brokers)
             .set("client.id", &self.client_id)
-            .set("log_level", "4");
+            .set("log_level", "4")
+            // Back from an outage within a second of the brokers, not
+            // after librdkafka's default of up to 10 s between attempts.
+            .set("reconnect.backoff.max.ms", "1000");
         config
     }
 }

@@ -17,7 +17,10 @@ pub(super) fn build(config: &KafkaConfig) -> Result<FutureProducer, LogError> {
         .set("batch.num.messages", "10000")
         .set("queue.buffering.max.messages", "1000000")
         .set("queue.buffering.max.kbytes", "1048576")
-        .set("message.timeout.ms", "120000")
+        .set(
+            "message.timeout.ms",
+            config.delivery_timeout.as_millis().max(1).to_string(),
+        )
         .create()
         .map_err(LogError::kafka)
 }

@@ -45,6 +45,13 @@ impl KafkaReader {
         let consumer: StreamConsumer = config
             .client()
             .set("group.id", group)
+            // A static member: after a broker or coordinator outage it
+            // rejoins as itself and gets its partitions back at once,
+            // instead of the group waiting out its old membership.
+            .set(
+                "group.instance.id",
+                format!("{group}-{}", uuid::Uuid::new_v4().simple()),
+            )
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
