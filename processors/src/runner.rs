@@ -42,7 +42,7 @@ impl Default for RunnerOptions {
         RunnerOptions {
             batch: 32,
             min_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(2),
             crash_limit: 3,
         }
     }

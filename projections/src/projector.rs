@@ -17,6 +17,11 @@ use crate::ProjectionError;
 /// The projection name the live read tables are built under.
 pub const READ_MODEL: &str = "read-model";
 
+/// Waits between retries while a dependency is away: short, so the
+/// projector is back within a couple of seconds of it.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
 pub struct Projector {
     log: Arc<dyn EventLog>,
     store: Arc<dyn ReadModel>,
@@ -61,34 +66,70 @@ impl Projector {
     }
 
     /// Runs until `stop` is cancelled. A batch in hand is finished first.
+    /// While the log or the database is away it waits and retries (the
+    /// log's reader reconnects by itself), never skipping and never exiting
+    /// for what may pass.
     pub async fn run(&self, stop: CancellationToken) -> Result<(), ProjectionError> {
-        let (mut reader, mut at) = self.restart().await?;
+        let Some((mut reader, mut at)) = self.restart_until_done(&stop).await? else {
+            return Ok(());
+        };
         tracing::info!(projection = %self.name, "projector started");
+        let mut backoff = MIN_BACKOFF;
         while !stop.is_cancelled() {
             let batch = tokio::select! {
                 _ = stop.cancelled() => break,
                 batch = reader.poll(self.batch, Duration::from_millis(250)) => batch,
             };
             match batch {
-                Ok(batch) if batch.is_empty() => {}
-                Ok(batch) => match self.apply_until_done(&batch, &mut at, &stop).await {
-                    Err(ProjectionError::Store(StoreError::Conflict(_))) => {
-                        // Another projector got there first: carry on from where it is.
-                        tracing::warn!(projection = %self.name, "positions moved by another projector; re-reading");
-                        (reader, at) = self.restart().await?;
+                Ok(batch) if batch.is_empty() => backoff = MIN_BACKOFF,
+                Ok(batch) => {
+                    backoff = MIN_BACKOFF;
+                    match self.apply_until_done(&batch, &mut at, &stop).await {
+                        Err(ProjectionError::Store(StoreError::Conflict(_))) => {
+                            // Another projector got there first: carry on from where it is.
+                            tracing::warn!(projection = %self.name, "positions moved by another projector; re-reading");
+                            match self.restart_until_done(&stop).await? {
+                                Some(restarted) => (reader, at) = restarted,
+                                None => break,
+                            }
+                        }
+                        other => other?,
                     }
-                    other => other?,
-                },
+                }
                 Err(e) if !e.is_transient() => return Err(e.into()),
                 Err(e) => {
                     tracing::warn!(error = %e, "reading the log failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    (reader, at) = self.restart().await?;
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
         tracing::info!(projection = %self.name, "projector stopped");
         Ok(())
+    }
+
+    /// [`Self::restart`], retried while the log or the database is away;
+    /// `None` if `stop` came first.
+    async fn restart_until_done(
+        &self,
+        stop: &CancellationToken,
+    ) -> Result<Option<(Box<dyn LogReader>, Offsets)>, ProjectionError> {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            match self.restart().await {
+                Ok(restarted) => return Ok(Some(restarted)),
+                Err(e) if !e.is_transient() => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "reading the stored positions failed; retrying"),
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
     }
 
     /// A reader from the stored positions, and those positions by partition.
@@ -160,7 +201,7 @@ impl Projector {
                 to: p.offset,
             })
             .collect();
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = MIN_BACKOFF;
         loop {
             match self.store.apply(&self.name, events, &advances).await {
                 Ok(applied) => {
@@ -175,7 +216,7 @@ impl Projector {
                 Err(e) => tracing::warn!(error = %e, "applying a batch failed; retrying"),
             }
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(10));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
