@@ -14,6 +14,7 @@ mod held_sockets;
 mod large_uploads;
 mod legacy_routes;
 mod notifications;
+mod outages;
 mod projector_crash;
 mod rate_limits;
 mod read_your_writes;

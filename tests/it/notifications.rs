@@ -158,7 +158,9 @@ async fn streams_hear_of_work_done_by_other_processes() {
         ("post.published", Some(id.as_str()))
     );
     assert_eq!(
-        comment(&cluster.gateways[a], &bob, &id, "from the other gateway").await.status(),
+        comment(&cluster.gateways[a], &bob, &id, "from the other gateway")
+            .await
+            .status(),
         StatusCode::CREATED
     );
     let (name, data) = ann_events.next().await;

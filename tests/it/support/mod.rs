@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 
 mod client;
 pub mod cluster;
+pub mod cut_proxy;
+pub mod kafka_node;
 pub mod tus;
 #[allow(unused_imports)] // not every test binary uses every call
 pub use client::*;
