@@ -134,3 +134,19 @@ async fn acknowledged_appends_survive_kill_9() {
         total
     );
 }
+
+/// A new log file appears whole or not at all: what a process killed while
+/// creating it leaves (a half-written file beside the log) does not stop
+/// the next start, which makes the log afresh.
+#[tokio::test]
+async fn a_creation_cut_short_leaves_nothing_in_the_way() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("log.redb.new"), b"redb\0half a header").expect("write");
+    let log = EmbeddedLog::open(dir.path(), Durability::Fsync).expect("opens");
+    log.create_topics(&[imagegram_eventlog::TopicSpec::new("t", 1)])
+        .await
+        .expect("usable");
+    drop(log);
+    assert!(!dir.path().join("log.redb.new").exists());
+    EmbeddedLog::open(dir.path(), Durability::Fsync).expect("opens again");
+}
