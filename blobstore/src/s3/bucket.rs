@@ -56,7 +56,15 @@ impl Bucket {
                 loader.credentials_provider(Credentials::new(id, secret, None, None, "imagegram-settings"));
         }
         let shared = loader.load().await;
-        let mut builder = aws_sdk_s3::config::Builder::from(&shared).force_path_style(config.path_style);
+        // Every socket has a time limit: a store that stops answering
+        // fails the call (transient: 503 upstream) instead of hanging it.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .read_timeout(std::time::Duration::from_secs(30))
+            .build();
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(config.path_style)
+            .timeout_config(timeouts);
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }

@@ -126,17 +126,46 @@ impl Multipart {
         outcome
     }
 
+    /// Aborts the upload. If S3 is away, it keeps trying in the background
+    /// (every 5 s at most, for up to ten minutes), so an outage that broke
+    /// the upload does not leave its parts behind; past that, the orphan
+    /// sweep and a bucket lifecycle rule reap it.
     async fn abort(self, bucket: &Bucket, key: &str) {
-        let aborted = bucket
-            .client
-            .abort_multipart_upload()
-            .bucket(&bucket.name)
-            .key(key)
-            .upload_id(&self.upload_id)
-            .send()
-            .await;
-        if let Err(e) = aborted {
-            tracing::warn!(key, error = %e, "could not abort a multipart upload; a bucket lifecycle rule will reap it");
+        if let Err(e) = abort_once(bucket, key, &self.upload_id).await {
+            tracing::warn!(key, error = %e, "could not abort a multipart upload; retrying in the background");
+            let (bucket, key, id) = (bucket.clone(), key.to_owned(), self.upload_id);
+            tokio::spawn(async move {
+                let mut wait = std::time::Duration::from_secs(1);
+                let give_up = tokio::time::Instant::now() + ABORT_PATIENCE;
+                while tokio::time::Instant::now() < give_up {
+                    tokio::time::sleep(wait).await;
+                    match abort_once(&bucket, &key, &id).await {
+                        Ok(()) => return,
+                        Err(e) if !e.is_transient() => break,
+                        Err(_) => wait = (wait * 2).min(std::time::Duration::from_secs(5)),
+                    }
+                }
+                tracing::warn!(
+                    key,
+                    "gave up aborting a multipart upload; the orphan sweep will reap it"
+                );
+            });
         }
     }
+}
+
+/// How long a failed abort is retried in the background.
+const ABORT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn abort_once(bucket: &Bucket, key: &str, upload_id: &str) -> Result<(), BlobError> {
+    bucket
+        .client
+        .abort_multipart_upload()
+        .bucket(&bucket.name)
+        .key(key)
+        .upload_id(upload_id)
+        .send()
+        .await
+        .map(drop)
+        .map_err(BlobError::s3)
 }
