@@ -11,6 +11,7 @@ mod dropped_connections;
 mod feed;
 mod feed_across_gateways;
 mod held_sockets;
+mod kill_storm;
 mod large_uploads;
 mod legacy_routes;
 mod notifications;

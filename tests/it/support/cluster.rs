@@ -20,7 +20,7 @@ pub struct Cluster {
 pub struct Worker {
     pub role: String,
     pub child: Child,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Drop for Worker {
@@ -67,16 +67,30 @@ impl Cluster {
     /// Starts one more `imagegram process` or `imagegram project`.
     pub fn add_worker(&mut self, role: &str) -> usize {
         let data = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(BIN);
-        command.arg("--data-dir").arg(data.path()).arg(role);
-        command.envs(self.env.iter().map(|(k, v)| (k, v)));
-        let child = command.stdout(Stdio::null()).spawn().expect("imagegram starts");
+        let child = self.spawn_worker(role, data.path());
         self.workers.push(Worker {
             role: role.to_owned(),
             child,
-            _data: data,
+            data,
         });
         self.workers.len() - 1
+    }
+
+    fn spawn_worker(&self, role: &str, data: &std::path::Path) -> Child {
+        let mut command = Command::new(BIN);
+        command.arg("--data-dir").arg(data).arg(role);
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command.stdout(Stdio::null()).spawn().expect("imagegram starts")
+    }
+
+    /// kill -9 of worker `i`, then the same role started again in its place.
+    pub fn kill_and_restart_worker(&mut self, i: usize, down_for: std::time::Duration) {
+        let worker = &mut self.workers[i];
+        let _ = worker.child.kill();
+        let _ = worker.child.wait();
+        std::thread::sleep(down_for);
+        let child = self.spawn_worker(&self.workers[i].role, self.workers[i].data.path());
+        self.workers[i].child = child;
     }
 
     /// A bearer token for `user`, signed with the deployment's secret.
@@ -105,6 +119,7 @@ impl Cluster {
 /// that open a connection per request see each request go elsewhere.
 pub struct Balancer {
     pub base: String,
+    backends: Arc<std::sync::RwLock<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -116,10 +131,14 @@ impl Balancer {
             .iter()
             .map(|b| b.trim_start_matches("http://").to_owned())
             .collect();
-        let next = Arc::new(AtomicUsize::new(0));
+        let backends = Arc::new(std::sync::RwLock::new(backends));
+        let (next, shared) = (Arc::new(AtomicUsize::new(0)), Arc::clone(&backends));
         let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                let backend = backends[next.fetch_add(1, Ordering::Relaxed) % backends.len()].clone();
+                let backend = {
+                    let backends = shared.read().unwrap_or_else(|p| p.into_inner());
+                    backends[next.fetch_add(1, Ordering::Relaxed) % backends.len()].clone()
+                };
                 tokio::spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(&backend).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
@@ -127,7 +146,13 @@ impl Balancer {
                 });
             }
         });
-        Balancer { base, task }
+        Balancer { base, backends, task }
+    }
+
+    /// Sends backend `i`'s share to `base` from now on (a restarted gateway).
+    pub fn replace(&self, i: usize, base: &str) {
+        let mut backends = self.backends.write().unwrap_or_else(|p| p.into_inner());
+        backends[i] = base.trim_start_matches("http://").to_owned();
     }
 
     /// An HTTP client that opens a new connection for every request, so
