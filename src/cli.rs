@@ -152,6 +152,11 @@ pub struct HttpSettings {
     /// address, unless it is a wildcard such as 0.0.0.0.
     #[arg(long, env = "IMAGEGRAM_ADVERTISE_URL", value_parser = base_url)]
     pub advertise_url: Option<String>,
+    /// MiB the feed's caches may hold in all: a third each for ranking
+    /// snapshots (paging), post views and rendered items. The ranking of
+    /// every published post comes on top (see the README).
+    #[arg(long, env = "IMAGEGRAM_FEED_MEMORY_MIB", default_value_t = 384)]
+    pub feed_memory_mib: u64,
     /// HS256 secret for bearer tokens, at least 32 bytes; embedded default:
     /// made once in the data dir.
     #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]

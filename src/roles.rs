@@ -174,6 +174,7 @@ async fn start_gateway(
     settings.rates = http.rate_settings();
     settings.quotas = http.quotas();
     settings.advertise = http.advertise_url.clone().filter(|u| !u.is_empty());
+    settings.feed_memory = http.feed_memory_mib.max(3).saturating_mul(1 << 20);
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;

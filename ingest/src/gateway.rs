@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::EventLog;
+use imagegram_projections::feed::FeedMemory;
 use imagegram_readstore::ReadStores;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +42,9 @@ pub struct GatewaySettings {
     /// Requests a minute per user (writes) and per address (anonymous reads).
     pub rates: RateSettings,
     pub quotas: Quotas,
+    /// Bytes the feed's caches may hold: a third each for ranking
+    /// snapshots, post views and rendered items.
+    pub feed_memory: u64,
     /// The base URL other gateways reach this one at (`http://host:port`),
     /// announced in the gateway directory so they can forward pages of
     /// this one's feed snapshots. Unset: the listening address, unless
@@ -58,6 +62,7 @@ impl GatewaySettings {
             rates: RateSettings::default(),
             quotas: Quotas::default(),
             advertise: None,
+            feed_memory: 384 << 20,
         }
     }
 }
@@ -99,8 +104,14 @@ impl Gateway {
         );
         let limits = RateLimits::new(settings.rates);
         forget_idle_clients(limits.clone(), stop.clone());
+        let third = settings.feed_memory / 3;
+        let memory = FeedMemory {
+            snapshots: third,
+            posts: third,
+        };
         let feed =
-            imagegram_projections::feed::start(Arc::clone(&model), Arc::clone(&log), stop.clone()).await?;
+            imagegram_projections::feed::start(Arc::clone(&model), Arc::clone(&log), memory, stop.clone())
+                .await?;
         let state = AppState {
             log,
             blobs,
@@ -112,7 +123,7 @@ impl Gateway {
             quotas: settings.quotas,
             cursors: CursorSigner::new(&settings.secret),
             peers: Peers::new(gateways, &settings.secret)?,
-            rendered: RenderedItems::new(100_000),
+            rendered: RenderedItems::new(third),
             instance: instance_id(),
             feed,
             notifications,

@@ -12,9 +12,14 @@ use crate::views::PostJson;
 pub struct RenderedItems(moka::sync::Cache<(uuid::Uuid, i64), Arc<str>>);
 
 impl RenderedItems {
-    /// Room for `capacity` items.
-    pub fn new(capacity: u64) -> Self {
-        RenderedItems(moka::sync::Cache::new(capacity))
+    /// Room for `bytes` of rendered items.
+    pub fn new(bytes: u64) -> Self {
+        RenderedItems(
+            moka::sync::Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|_, item: &Arc<str>| u32::try_from(64 + item.len()).unwrap_or(u32::MAX))
+                .build(),
+        )
     }
 
     /// `view` as a feed item: the bytes serde writes for a [`PostJson`].

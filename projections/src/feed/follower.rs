@@ -15,7 +15,7 @@ use imagegram_schemas::{decode, topics, Event};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::Feed;
+use super::{Feed, FeedMemory};
 use crate::{ProjectionError, READ_MODEL};
 
 /// Longest wait for the projection to apply what was read; after it the
@@ -27,11 +27,12 @@ const PATIENCE: Duration = Duration::from_secs(5);
 pub async fn start(
     store: Arc<dyn ReadModel>,
     log: Arc<dyn EventLog>,
+    memory: FeedMemory,
     stop: CancellationToken,
 ) -> Result<Arc<Feed>, ProjectionError> {
     let positions = Position::ends_of(&*log, &[topics::IMAGES.name, topics::COMMENTS.name]).await?;
     let mut reader = log.read_from(positions).await?;
-    let feed = Feed::load(store).await?;
+    let feed = Feed::load(store, memory).await?;
     let following = Arc::clone(&feed);
     tokio::spawn(async move {
         let feed = following;

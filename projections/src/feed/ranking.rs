@@ -1,13 +1,18 @@
 //! The feed order of every published post, as a persistent (copy-on-write)
 //! ordered set: taking a snapshot is O(1) and shares everything with the
 //! live ranking, and a change copies only the O(log n) nodes it touches.
-//! Pure: no I/O.
+//! Where each post stands now ([`LiveRanking`]'s index by id) is needed
+//! only to move it, so it is a plain map outside the snapshots: a
+//! persistent map beside the set made a million posts take 313 MB, the set
+//! alone takes 79 MB. Pure: no I/O.
 
 use std::cmp::{Ordering, Reverse};
 use std::ops::Bound;
 
+use std::collections::HashMap;
+
 use imagegram_readstore::FeedKey;
-use imbl::{HashMap, OrdSet};
+use imbl::OrdSet;
 use uuid::Uuid;
 
 /// A place in the feed: most comments first, then newest, then by id.
@@ -36,11 +41,50 @@ impl PartialOrd for Rank {
     }
 }
 
-/// The ranking of a moment; cloning it is a snapshot.
+/// The ranking of a moment: a snapshot, read-only.
 #[derive(Debug, Clone, Default)]
 pub struct Ranking {
     order: OrdSet<Rank>,
-    by_id: HashMap<Uuid, Rank>,
+}
+
+/// The ranking as it changes: the order, and where each post stands.
+#[derive(Debug, Default)]
+pub struct LiveRanking {
+    ranking: Ranking,
+    /// Each post's (comment count, created at).
+    places: HashMap<Uuid, (i64, i64)>,
+}
+
+impl LiveRanking {
+    /// Puts `key`'s post at its place (moving it if it was elsewhere).
+    pub fn upsert(&mut self, key: FeedKey) {
+        self.remove(key.id);
+        self.places.insert(key.id, (key.comment_count, key.created_at));
+        self.ranking.order.insert(Rank(key));
+    }
+
+    pub fn remove(&mut self, id: Uuid) {
+        if let Some((comment_count, created_at)) = self.places.remove(&id) {
+            self.ranking.order.remove(&Rank(FeedKey {
+                comment_count,
+                created_at,
+                id,
+            }));
+        }
+    }
+
+    /// The ranking as it stands: O(1), sharing every node.
+    pub fn snapshot(&self) -> Ranking {
+        self.ranking.clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
 }
 
 impl Ranking {
@@ -50,19 +94,6 @@ impl Ranking {
 
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
-    }
-
-    /// Puts `key`'s post at its place (moving it if it was elsewhere).
-    pub fn upsert(&mut self, key: FeedKey) {
-        self.remove(key.id);
-        self.by_id.insert(key.id, Rank(key));
-        self.order.insert(Rank(key));
-    }
-
-    pub fn remove(&mut self, id: Uuid) {
-        if let Some(old) = self.by_id.remove(&id) {
-            self.order.remove(&old);
-        }
     }
 
     /// Up to `limit` posts after `after` (from the top when `None`).
@@ -108,7 +139,7 @@ mod tests {
 
     #[test]
     fn most_comments_then_newest_then_id() {
-        let mut r = Ranking::default();
+        let mut live = LiveRanking::default();
         for k in [
             key(1, 0, 5),
             key(2, 3, 1),
@@ -116,8 +147,9 @@ mod tests {
             key(4, 0, 9),
             key(5, 3, 2),
         ] {
-            r.upsert(k);
+            live.upsert(k);
         }
+        let r = live.snapshot();
         assert_eq!(ids(&r.page(None, 10)), vec![5, 2, 3, 4, 1]);
         let first = r.page(None, 2);
         assert_eq!(ids(&r.page(first.last().copied(), 2)), vec![3, 4]);
@@ -130,15 +162,16 @@ mod tests {
 
     #[test]
     fn a_snapshot_keeps_its_order_while_the_live_ranking_moves() {
-        let mut live = Ranking::default();
+        let mut live = LiveRanking::default();
         for i in 0..100 {
             live.upsert(key(i, 0, i as i64));
         }
-        let snapshot = live.clone();
+        let snapshot = live.snapshot();
         live.upsert(key(7, 50, 7));
         live.remove(Uuid::from_u128(3));
-        assert_eq!(ids(&live.page(None, 1)), vec![7]);
+        assert_eq!(ids(&live.snapshot().page(None, 1)), vec![7]);
         assert_eq!(live.len(), 99);
+        assert_eq!(live.snapshot().len(), 99);
         assert_eq!(snapshot.len(), 100);
         assert_eq!(ids(&snapshot.page(None, 2)), vec![99, 98]);
     }
