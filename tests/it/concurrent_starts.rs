@@ -8,6 +8,21 @@ use std::process::{Command, Stdio};
 
 use crate::support::BIN;
 
+/// `imagegram dlq list` on `url`, with an embedded log in `dir`: a role
+/// that opens (and so migrates) the read store and exits.
+fn dlq_list(url: &str, dir: &std::path::Path) -> std::process::Child {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--database-url", url, "--log-filter", "warn", "dlq", "list"])
+        .env_remove("IMAGEGRAM_EVENT_LOG")
+        .env_remove("IMAGEGRAM_BLOB_STORE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imagegram starts")
+}
+
 #[test]
 fn five_processes_started_at_once_on_a_fresh_database_all_come_up() {
     if std::env::var("IMAGEGRAM_TEST_MYSQL_URL").map_or(true, |u| u.is_empty()) {
@@ -17,21 +32,7 @@ fn five_processes_started_at_once_on_a_fresh_database_all_come_up() {
     for round in 0..10 {
         let url = crate::support::mysql_database_blocking();
         let dirs: Vec<tempfile::TempDir> = (0..5).map(|_| tempfile::tempdir().expect("temp dir")).collect();
-        let children: Vec<_> = dirs
-            .iter()
-            .map(|dir| {
-                Command::new(BIN)
-                    .arg("--data-dir")
-                    .arg(dir.path())
-                    .args(["--database-url", &url, "--log-filter", "warn", "dlq", "list"])
-                    .env_remove("IMAGEGRAM_EVENT_LOG")
-                    .env_remove("IMAGEGRAM_BLOB_STORE")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("imagegram starts")
-            })
-            .collect();
+        let children: Vec<_> = dirs.iter().map(|dir| dlq_list(&url, dir.path())).collect();
         for child in children {
             let out = child.wait_with_output().expect("exit");
             assert!(
@@ -52,27 +53,15 @@ fn a_start_after_a_kill_mid_migration_comes_up() {
         eprintln!("skipped: IMAGEGRAM_TEST_MYSQL_URL is not set");
         return;
     }
-    let start = |url: &str, dir: &std::path::Path| {
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--database-url", url, "--log-filter", "warn", "dlq", "list"])
-            .env_remove("IMAGEGRAM_EVENT_LOG")
-            .env_remove("IMAGEGRAM_BLOB_STORE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("imagegram starts")
-    };
     let mut finished = 0;
     for round in 0..20u64 {
         let url = crate::support::mysql_database_blocking();
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut doomed = start(&url, dir.path());
+        let mut doomed = dlq_list(&url, dir.path());
         std::thread::sleep(std::time::Duration::from_millis(12 * round));
         let _ = doomed.kill(); // SIGKILL; it may have finished already
         let _ = doomed.wait();
-        let out = start(&url, dir.path()).wait_with_output().expect("exit");
+        let out = dlq_list(&url, dir.path()).wait_with_output().expect("exit");
         let log = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "round {round}: {log}");
         finished += usize::from(log.contains("cut short"));

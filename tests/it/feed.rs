@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::support::{comment, publish, App, Infra};
+use crate::support::{comment, page_ids, publish, App, Infra};
 use imagegram_ingest::CursorSigner;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -14,18 +14,6 @@ async fn get(app: &App, path: &str) -> (StatusCode, Value) {
     let response = app.client.get(app.url(path)).send().await.expect("get");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Publishes `n` posts by ann, oldest first, and gives post i `counts[i]` comments.
@@ -50,7 +38,7 @@ async fn feed_shows(app: &App, expected: &[String]) -> Value {
     loop {
         let (status, page) = get(app, "/v1/posts?limit=100").await;
         assert_eq!(status, StatusCode::OK);
-        if ids(&page).starts_with(expected) {
+        if page_ids(&page).starts_with(expected) {
             return page;
         }
         assert!(
@@ -81,10 +69,10 @@ async fn order_shape_limits_and_cursors(infra: Infra) {
 
     let (status, first) = get(&app, "/v1/posts?limit=2").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(ids(&first), expected[..2]);
+    assert_eq!(page_ids(&first), expected[..2]);
     let cursor = first["next_cursor"].as_str().expect("a next page").to_owned();
     let (_, second) = get(&app, &format!("/v1/posts?limit=2&cursor={cursor}")).await;
-    assert_eq!(ids(&second), expected[2..4]);
+    assert_eq!(page_ids(&second), expected[2..4]);
 
     for bad in ["0", "101", "x"] {
         let (status, problem) = get(&app, &format!("/v1/posts?limit={bad}")).await;
@@ -125,7 +113,7 @@ async fn paging_is_stable_while_comments_move_posts(infra: Infra) {
     feed_shows(&app, &expected).await;
 
     let (_, first) = get(&app, "/v1/posts?limit=5").await;
-    let mut seen = ids(&first);
+    let mut seen = page_ids(&first);
     // A writer now piles comments on the posts at the bottom of the snapshot.
     let bob = app.token("bob");
     for id in expected.iter().rev().take(4) {
@@ -153,7 +141,7 @@ async fn paging_is_stable_while_comments_move_posts(infra: Infra) {
     while let Some(next) = cursor {
         let (status, page) = get(&app, &format!("/v1/posts?limit=5&cursor={next}")).await;
         assert_eq!(status, StatusCode::OK);
-        seen.extend(ids(&page));
+        seen.extend(page_ids(&page));
         cursor = page["next_cursor"].as_str().map(str::to_owned);
     }
     assert_eq!(

@@ -15,21 +15,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::cluster::{Balancer, Cluster};
-use crate::support::fill_log;
+use crate::support::{fill_log, page_ids};
 
 const POSTS: usize = 120;
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// A deployment with `POSTS` published posts in its read model, projected,
 /// and three gateways that loaded them.
@@ -77,7 +65,7 @@ async fn a_walk_through_round_robin_gateways_gives_every_post_once() {
             assert_eq!(response.status(), StatusCode::OK, "walk {walk}, page {pages}");
             forwarded += usize::from(response.headers().contains_key("imagegram-served-by"));
             let page: Value = response.json().await.expect("json");
-            for id in ids(&page) {
+            for id in page_ids(&page) {
                 *seen.entry(id).or_default() += 1;
             }
             pages += 1;

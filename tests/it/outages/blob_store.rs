@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use super::*;
 use futures::StreamExt;
 
-use crate::support::{image_form, png, publish};
+use crate::support::{png, publish};
 
 /// A multipart body whose image part is a PNG header and then `total`
 /// bytes sent in 1 MiB pieces; `sent` counts them as they go.
@@ -78,15 +78,7 @@ async fn s3_away_during_an_upload() {
         Err(e) => eprintln!("the cut upload ended without an answer read: {e}"),
     }
     // A new upload while S3 is away: 503, and readyz names the blob store.
-    let refused = reqwest::Client::new()
-        .post(gateway.url("/v1/posts"))
-        .bearer_auth(&ann)
-        .multipart(image_form(png(320, 240), "away.png", "during the outage"))
-        .send()
-        .await
-        .expect("upload answers");
-    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(refused.headers().contains_key("retry-after"));
+    upload_is_refused(gateway, &ann).await;
     let (status, checks) = readiness(gateway).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{checks}");
     assert_eq!(checks["checks"]["blob_store"], "unavailable", "{checks}");

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use super::*;
 use crate::support::cluster::Cluster;
 use crate::support::kafka_node::KafkaNode;
-use crate::support::{image_form, png, publish};
+use crate::support::publish;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_stopped_for_10_s_during_writes() {
@@ -49,16 +49,8 @@ async fn the_broker_stopped_for_10_s_during_writes() {
     assert_eq!(checks["checks"]["log"], "unavailable", "{checks}");
     assert_eq!(checks["checks"]["read_store"], "ok", "{checks}");
 
-    // An upload while the broker is away: 503, nothing half-made.
-    let upload = reqwest::Client::new()
-        .post(gateway.url("/v1/posts"))
-        .bearer_auth(&ann)
-        .multipart(image_form(png(320, 240), "away.png", "during the outage"))
-        .send()
-        .await
-        .expect("upload answers");
-    assert_eq!(upload.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(upload.headers().contains_key("retry-after"));
+    // An upload while the broker is away: 503.
+    upload_is_refused(gateway, &ann).await;
 
     tokio::time::sleep(OUTAGE.saturating_sub(down_at.elapsed())).await;
     let mut kafka = tokio::task::spawn_blocking(move || {
@@ -68,46 +60,14 @@ async fn the_broker_stopped_for_10_s_during_writes() {
     .await
     .expect("restart");
     let back_at = Instant::now();
+    let (tally, gateway_back, pipeline_back) =
+        writes_came_through(gateway, &ann, &post, writer, back_at).await;
     eprintln!(
-        "broker down for {:?}, back at {:?}",
+        "broker down for {:?}; {} comments acknowledged, {} answers were 503; after the broker's return: gateway writing in {gateway_back:?}, a new post converted, projected and published in {pipeline_back:?}",
         back_at - down_at,
-        std::time::SystemTime::now()
-    );
-
-    // The converter and the projector: a post made now is published.
-    let converted = publish(gateway, &ann, "after the outage").await;
-    let converter_back = back_at.elapsed();
-    assert_eq!(converted["status"], "published");
-
-    let (tally, acknowledged_at) = writer.await.expect("writer");
-    assert!(
-        tally.wrong.is_empty(),
-        "answers other than 201 or 503: {:?}",
-        tally.wrong
-    );
-    assert!(tally.unavailable > 0, "writes met the outage: {tally:?}");
-    let gateway_back = acknowledged_at
-        .iter()
-        .find(|at| **at > back_at)
-        .map(|at| *at - back_at)
-        .expect("writes acknowledged after the broker's return");
-    // The projector: every acknowledged comment, exactly once.
-    let (count, counted_at) = count_reaches(gateway, &post, tally.acknowledged as i64).await;
-    assert_eq!(
-        count, tally.acknowledged as i64,
-        "every acknowledged comment, once"
-    );
-    eprintln!(
-        "{} comments acknowledged, {} answers were 503; after the broker's return: gateway writing in {:?}, converter published in {:?}, projector caught up {:?} after it",
         tally.acknowledged,
         tally.unavailable,
-        gateway_back,
-        converter_back,
-        counted_at.saturating_duration_since(back_at)
     );
-    for (role, took) in [("gateway", gateway_back), ("converter", converter_back)] {
-        assert!(took <= OUTAGE, "the {role} took {took:?} to recover");
-    }
     let (status, checks) = readiness(gateway).await;
     assert_eq!(status, StatusCode::OK, "{checks}");
     kafka.stop();

@@ -47,27 +47,8 @@ async fn the_database_away_for_10_s_during_writes_and_reads() {
     database.restore();
     let back_at = Instant::now();
 
-    // The converter and the projector: a post made now is published.
-    let converted = publish(gateway, &ann, "after the outage").await;
-    let pipeline_back = back_at.elapsed();
-    assert_eq!(converted["status"], "published");
-    let (tally, acknowledged_at) = writer.await.expect("writer");
-    assert!(
-        tally.wrong.is_empty(),
-        "answers other than 201 or 503: {:?}",
-        tally.wrong
-    );
-    assert!(tally.unavailable > 0, "writes met the outage: {tally:?}");
-    let gateway_back = acknowledged_at
-        .iter()
-        .find(|at| **at > back_at)
-        .map(|at| *at - back_at)
-        .expect("writes acknowledged after the database's return");
-    let (count, _) = count_reaches(gateway, &post, tally.acknowledged as i64).await;
-    assert_eq!(
-        count, tally.acknowledged as i64,
-        "every acknowledged comment, once"
-    );
+    let (tally, gateway_back, pipeline_back) =
+        writes_came_through(gateway, &ann, &post, writer, back_at).await;
     let served = feed_answers.iter().filter(|s| **s == StatusCode::OK).count();
     eprintln!(
         "database away {:?}: feed answered {served} of {} reads from the cache; {} comments acknowledged, {} answers 503; after its return: gateway writing in {gateway_back:?}, a new post published in {pipeline_back:?}",

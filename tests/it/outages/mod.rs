@@ -104,7 +104,7 @@ pub(super) async fn readiness(gateway: &App) -> (StatusCode, Value) {
 }
 
 /// The post's comment count once it reaches `expected`, or after a minute.
-pub(super) async fn count_reaches(gateway: &App, post: &str, expected: i64) -> (i64, Instant) {
+async fn count_reaches(gateway: &App, post: &str, expected: i64) -> (i64, Instant) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let view: Value = reqwest::get(gateway.url(&format!("/v1/posts/{post}")))
@@ -185,4 +185,62 @@ pub(super) fn keep_commenting(
         }
         (tally, acknowledged_at)
     })
+}
+
+/// A new upload while a dependency is away: 503 with `Retry-After`.
+pub(super) async fn upload_is_refused(gateway: &App, token: &str) {
+    let response = reqwest::Client::new()
+        .post(gateway.url("/v1/posts"))
+        .bearer_auth(token)
+        .multipart(crate::support::image_form(
+            crate::support::png(320, 240),
+            "away.png",
+            "during the outage",
+        ))
+        .send()
+        .await
+        .expect("upload answers");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+}
+
+/// After a dependency came back at `back_at`: a new post is published (the
+/// converter and the projector work), the writer's answers were all 201 or
+/// 503, some met the outage, and every acknowledged comment on `post` is in
+/// the read model exactly once. How long after `back_at` the gateway
+/// acknowledged a write again, and the new post was published.
+pub(super) async fn writes_came_through(
+    gateway: &App,
+    token: &str,
+    post: &str,
+    writer: tokio::task::JoinHandle<(Tally, Vec<Instant>)>,
+    back_at: Instant,
+) -> (Tally, Duration, Duration) {
+    let converted = crate::support::publish(gateway, token, "after the outage").await;
+    let pipeline_back = back_at.elapsed();
+    assert_eq!(converted["status"], "published");
+    let (tally, acknowledged_at) = writer.await.expect("writer");
+    assert!(
+        tally.wrong.is_empty(),
+        "answers other than 201 or 503: {:?}",
+        tally.wrong
+    );
+    assert!(tally.unavailable > 0, "writes met the outage: {tally:?}");
+    let gateway_back = acknowledged_at
+        .iter()
+        .find(|at| **at > back_at)
+        .map(|at| *at - back_at)
+        .expect("writes acknowledged after the return");
+    let (count, _) = count_reaches(gateway, post, tally.acknowledged as i64).await;
+    assert_eq!(
+        count, tally.acknowledged as i64,
+        "every acknowledged comment, once"
+    );
+    for (role, took) in [
+        ("gateway", gateway_back),
+        ("converter and projector", pipeline_back),
+    ] {
+        assert!(took <= OUTAGE, "the {role} took {took:?} to recover");
+    }
+    (tally, gateway_back, pipeline_back)
 }

@@ -55,6 +55,19 @@ pub async fn comment(app: &App, token: &str, post: &str, content: &str) -> reqwe
         .expect("comment")
 }
 
+/// The post ids of a feed page, in order.
+pub fn page_ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `GET path` as JSON (null when the body is not JSON).
 pub async fn get_json(app: &App, path: &str) -> Value {
     let response = app.client.get(app.url(path)).send().await.expect("get");
