@@ -1,16 +1,20 @@
 //! Topic creation and metadata.
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::{Client, DefaultClientContext};
+use rdkafka::client::Client;
 use rdkafka::error::RDKafkaErrorCode;
 
+use super::context::Logs;
 use super::{KafkaConfig, METADATA_TIMEOUT};
 use crate::{LogError, TopicSpec};
 
 /// Creates every topic that does not exist yet, with the cluster's default
 /// replication factor (`default.replication.factor`).
 pub(super) async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<(), LogError> {
-    let admin: AdminClient<DefaultClientContext> = config.client().create().map_err(LogError::kafka)?;
+    let admin: AdminClient<Logs> = config
+        .client()
+        .create_with_context(Logs)
+        .map_err(LogError::kafka)?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|t| NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(-1)))

@@ -4,9 +4,11 @@
 //! the partition the shared murmur2 partitioner picks, so placement does not
 //! depend on librdkafka's own partitioner setting. Readers from explicit
 //! positions use manual assignment (no group membership, no commits); group
-//! readers subscribe and commit synchronously.
+//! readers subscribe and commit synchronously. librdkafka's own reports
+//! reach the logs through `context.rs`.
 
 mod admin;
+mod context;
 mod offsets;
 mod producer;
 mod reader;
@@ -62,7 +64,7 @@ impl KafkaConfig {
 #[derive(Clone)]
 pub struct KafkaLog {
     config: KafkaConfig,
-    producer: FutureProducer,
+    producer: FutureProducer<context::Logs>,
     partitions: Arc<RwLock<HashMap<String, u32>>>,
 }
 
@@ -82,7 +84,7 @@ impl KafkaLog {
 
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&FutureProducer) -> Result<T, LogError> + Send + 'static,
+        f: impl FnOnce(&FutureProducer<context::Logs>) -> Result<T, LogError> + Send + 'static,
     ) -> Result<T, LogError> {
         let producer = self.producer.clone();
         tokio::task::spawn_blocking(move || f(&producer))

@@ -11,7 +11,7 @@ use super::METADATA_TIMEOUT;
 use crate::LogError;
 
 pub(super) async fn end_offsets(
-    producer: &FutureProducer,
+    producer: &FutureProducer<super::context::Logs>,
     topic: &str,
     partitions: u32,
 ) -> Result<Vec<u64>, LogError> {

@@ -5,10 +5,11 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 
+use super::context::Logs;
 use super::KafkaConfig;
 use crate::{partition_for, Appended, LogError, Record};
 
-pub(super) fn build(config: &KafkaConfig) -> Result<FutureProducer, LogError> {
+pub(super) fn build(config: &KafkaConfig) -> Result<FutureProducer<Logs>, LogError> {
     config
         .client()
         .set("enable.idempotence", "true")
@@ -21,13 +22,13 @@ pub(super) fn build(config: &KafkaConfig) -> Result<FutureProducer, LogError> {
             "message.timeout.ms",
             config.delivery_timeout.as_millis().max(1).to_string(),
         )
-        .create()
+        .create_with_context(Logs)
         .map_err(LogError::kafka)
 }
 
 /// Sends every record and waits until all are acknowledged by all in-sync replicas.
 pub(super) async fn append(
-    producer: &FutureProducer,
+    producer: &FutureProducer<Logs>,
     topic: &str,
     partitions: u32,
     records: Vec<Record>,

@@ -9,24 +9,25 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::context::Logs;
 use super::KafkaConfig;
 use crate::{Delivered, GroupReader, LogError, LogReader, Position};
 
 pub(super) struct KafkaReader {
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<StreamConsumer<Logs>>,
 }
 
 impl KafkaReader {
     /// Reads the given partitions from the given offsets; joins no group and commits nothing.
     pub(super) fn assigned(config: &KafkaConfig, positions: &[Position]) -> Result<Self, LogError> {
-        let consumer: StreamConsumer = config
+        let consumer: StreamConsumer<Logs> = config
             .client()
             // librdkafka wants a group id even for manual assignment; it is never joined.
             .set("group.id", format!("imagegram-reader-{}", uuid::Uuid::new_v4()))
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .create()
+            .create_with_context(Logs)
             .map_err(LogError::kafka)?;
         let mut list = TopicPartitionList::new();
         for p in positions {
@@ -42,7 +43,7 @@ impl KafkaReader {
     /// Subscribes as a member of `group`; starts at the group's committed offsets.
     pub(super) fn group(config: &KafkaConfig, group: &str, topics: &[String]) -> Result<Self, LogError> {
         let session_ms = config.session_timeout.as_millis().max(1000);
-        let consumer: StreamConsumer = config
+        let consumer: StreamConsumer<Logs> = config
             .client()
             .set("group.id", group)
             // A static member: after a broker or coordinator outage it
@@ -57,7 +58,7 @@ impl KafkaReader {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", session_ms.to_string())
             .set("heartbeat.interval.ms", (session_ms / 12).max(100).to_string())
-            .create()
+            .create_with_context(Logs)
             .map_err(LogError::kafka)?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).map_err(LogError::kafka)?;

@@ -1,0 +1,62 @@
+//! How librdkafka's own reports reach the logs. A broker that cannot be
+//! reached is a warning: the clients reconnect by themselves, and the
+//! callers' errors (503 upstream) and `/readyz` already say it. At error
+//! level, a ten-second broker outage wrote about a hundred lines a process.
+//! Everything else keeps librdkafka's level.
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+/// The context of every Kafka client this adapter makes.
+pub(crate) struct Logs;
+
+/// Whether a report is only that a broker is out of reach for now.
+fn unreachable(facility: &str, error: Option<RDKafkaErrorCode>) -> bool {
+    facility == "FAIL"
+        || matches!(
+            error,
+            Some(RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown)
+        )
+}
+
+impl ClientContext for Logs {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        use RDKafkaLogLevel as L;
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error if !unreachable(facility, None) => {
+                tracing::error!(target: "librdkafka", facility, "{message}")
+            }
+            L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
+                tracing::warn!(target: "librdkafka", facility, "{message}")
+            }
+            L::Notice | L::Info => tracing::info!(target: "librdkafka", facility, "{message}"),
+            L::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if unreachable("", error.rdkafka_error_code()) {
+            tracing::warn!(target: "librdkafka", %error, "{reason}");
+        } else {
+            tracing::error!(target: "librdkafka", %error, "{reason}");
+        }
+    }
+}
+
+impl ConsumerContext for Logs {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unreachable_brokers_are_softened() {
+        assert!(unreachable("FAIL", None));
+        assert!(unreachable("", Some(RDKafkaErrorCode::BrokerTransportFailure)));
+        assert!(unreachable("", Some(RDKafkaErrorCode::AllBrokersDown)));
+        assert!(!unreachable("", Some(RDKafkaErrorCode::MessageSizeTooLarge)));
+        assert!(!unreachable("CONFWARN", None));
+    }
+}
