@@ -30,6 +30,7 @@ pub fn dead_letter(consumer: Consumer, origin: Origin<'_>, reason: &str, now_us:
             actor: consumer.group().to_owned(),
             occurred_at: now_us,
             post_id,
+            request_id: None,
         },
         consumer: consumer.group().to_owned(),
         source_topic: origin.topic.to_owned(),

@@ -14,6 +14,12 @@ pub struct EventMeta {
     pub occurred_at: i64,
     /// The aggregate key: the post this event belongs to, also the record key.
     pub post_id: Uuid,
+    /// The `x-request-id` of the HTTP request that caused it, carried on to
+    /// the events that follow from it (a conversion's outcome), so every
+    /// role's log lines about it name the request. `None` before schema
+    /// version 2 of the meta, and for events no request caused.
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// Image container formats we accept, decided from magic bytes.

@@ -65,6 +65,43 @@ const HISTORY: &[(EventKind, u32, &str, &str)] = &[
         "dead_lettered.v1.avsc",
         include_str!("../avro/dead_lettered.v1.avsc"),
     ),
+    // Every event's meta gains `request_id`.
+    (
+        EventKind::UploadRequested,
+        3,
+        "upload_requested.v3.avsc",
+        include_str!("../avro/upload_requested.v3.avsc"),
+    ),
+    (
+        EventKind::ImageConverted,
+        2,
+        "image_converted.v2.avsc",
+        include_str!("../avro/image_converted.v2.avsc"),
+    ),
+    (
+        EventKind::ConversionFailed,
+        2,
+        "conversion_failed.v2.avsc",
+        include_str!("../avro/conversion_failed.v2.avsc"),
+    ),
+    (
+        EventKind::CommentAdded,
+        2,
+        "comment_added.v2.avsc",
+        include_str!("../avro/comment_added.v2.avsc"),
+    ),
+    (
+        EventKind::CommentDeleted,
+        2,
+        "comment_deleted.v2.avsc",
+        include_str!("../avro/comment_deleted.v2.avsc"),
+    ),
+    (
+        EventKind::DeadLettered,
+        2,
+        "dead_lettered.v2.avsc",
+        include_str!("../avro/dead_lettered.v2.avsc"),
+    ),
 ];
 
 struct Registry {
@@ -170,8 +207,8 @@ mod tests {
     fn current_is_the_newest_version() {
         assert_eq!(
             current(EventKind::UploadRequested).map(|p| p.version).ok(),
-            Some(2)
+            Some(3)
         );
-        assert_eq!(current(EventKind::CommentAdded).map(|p| p.version).ok(), Some(1));
+        assert_eq!(current(EventKind::CommentAdded).map(|p| p.version).ok(), Some(2));
     }
 }

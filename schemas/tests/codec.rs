@@ -12,15 +12,24 @@ fn uuid() -> impl Strategy<Value = Uuid> {
 }
 
 fn meta() -> impl Strategy<Value = EventMeta> {
-    (uuid(), ".{0,40}", "[a-z0-9_-]{1,24}", any::<i64>(), uuid()).prop_map(
-        |(event_id, idempotency_key, actor, occurred_at, post_id)| EventMeta {
-            event_id,
-            idempotency_key,
-            actor,
-            occurred_at,
-            post_id,
-        },
+    (
+        uuid(),
+        ".{0,40}",
+        "[a-z0-9_-]{1,24}",
+        any::<i64>(),
+        uuid(),
+        proptest::option::of("[A-Za-z0-9._:-]{1,64}"),
     )
+        .prop_map(
+            |(event_id, idempotency_key, actor, occurred_at, post_id, request_id)| EventMeta {
+                event_id,
+                idempotency_key,
+                actor,
+                occurred_at,
+                post_id,
+                request_id,
+            },
+        )
 }
 
 fn format() -> impl Strategy<Value = ImageFormat> {
@@ -156,11 +165,40 @@ proptest! {
 /// What a producer built against v1 of `UploadRequested` wrote.
 #[derive(Serialize)]
 struct UploadRequestedV1 {
-    meta: EventMeta,
+    meta: MetaV1,
     caption: String,
     original_key: String,
     format: ImageFormat,
     byte_size: i64,
+}
+
+/// The meta every event carried before `request_id`.
+#[derive(Serialize)]
+struct MetaV1 {
+    event_id: Uuid,
+    idempotency_key: String,
+    actor: String,
+    occurred_at: i64,
+    post_id: Uuid,
+}
+
+impl MetaV1 {
+    fn of(meta: &EventMeta) -> MetaV1 {
+        MetaV1 {
+            event_id: meta.event_id,
+            idempotency_key: meta.idempotency_key.clone(),
+            actor: meta.actor.clone(),
+            occurred_at: meta.occurred_at,
+            post_id: meta.post_id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CommentAddedV1 {
+    meta: MetaV1,
+    comment_id: Uuid,
+    content: String,
 }
 
 fn sample_meta() -> EventMeta {
@@ -170,6 +208,7 @@ fn sample_meta() -> EventMeta {
         actor: "alice".into(),
         occurred_at: 1_764_000_000_000_000,
         post_id: Uuid::from_u128(2),
+        request_id: None,
     }
 }
 
@@ -177,7 +216,7 @@ fn sample_meta() -> EventMeta {
 fn bytes_written_by_v1_decode_under_v2_with_the_default() {
     let v1 = registry::version(EventKind::UploadRequested, 1).expect("v1 published");
     let old = UploadRequestedV1 {
-        meta: sample_meta(),
+        meta: MetaV1::of(&sample_meta()),
         caption: "sunset".into(),
         original_key: "originals/2".into(),
         format: ImageFormat::Png,
@@ -200,6 +239,18 @@ fn bytes_written_by_v1_decode_under_v2_with_the_default() {
     );
 }
 
+/// Every field of a record schema and of the records nested in it, by
+/// its path (`meta.request_id`).
+fn fields_by_path(record: &serde_json::Value, prefix: &str, out: &mut Vec<(String, serde_json::Value)>) {
+    for field in record["fields"].as_array().into_iter().flatten() {
+        let path = format!("{prefix}{}", field["name"].as_str().unwrap_or_default());
+        if field["type"]["type"] == "record" {
+            fields_by_path(&field["type"], &format!("{path}."), out);
+        }
+        out.push((path, field.clone()));
+    }
+}
+
 #[test]
 fn every_field_added_by_a_later_version_has_a_default() {
     let all = registry::all().expect("registry");
@@ -208,24 +259,50 @@ fn every_field_added_by_a_later_version_has_a_default() {
             .iter()
             .find(|p| p.kind == newer.kind && p.version == newer.version - 1)
             .expect("versions are consecutive");
-        let fields = |file: &str| -> Vec<serde_json::Value> {
+        let fields = |file: &str| -> Vec<(String, serde_json::Value)> {
             let path = format!("{}/avro/{file}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).expect("schema file readable");
             let json: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
-            json["fields"].as_array().cloned().unwrap_or_default()
+            let mut out = Vec::new();
+            fields_by_path(&json, "", &mut out);
+            out
         };
-        let old_names: Vec<_> = fields(older.file).iter().map(|f| f["name"].clone()).collect();
-        for field in fields(newer.file) {
-            if !old_names.contains(&field["name"]) {
+        let old_paths: Vec<String> = fields(older.file).into_iter().map(|(path, _)| path).collect();
+        for (path, field) in fields(newer.file) {
+            if !old_paths.contains(&path) {
                 assert!(
                     field.get("default").is_some(),
-                    "{}: new field {} has no default",
-                    newer.file,
-                    field["name"]
+                    "{}: new field {path} has no default",
+                    newer.file
                 );
             }
         }
     }
+}
+
+#[test]
+fn bytes_written_before_the_request_id_decode_with_none() {
+    let event = CommentAdded {
+        meta: sample_meta(),
+        comment_id: Uuid::from_u128(9),
+        content: "old".into(),
+    };
+    let old = CommentAddedV1 {
+        meta: MetaV1::of(&event.meta),
+        comment_id: event.comment_id,
+        content: event.content.clone(),
+    };
+    let v1 = registry::version(EventKind::CommentAdded, 1).expect("v1");
+    let bytes = serde_avro_fast::to_single_object_vec(&old, &mut SerializerConfig::new(&v1.schema))
+        .expect("encodes as v1");
+    let Event::CommentAdded(back) = decode(&bytes).expect("decodes") else {
+        panic!("a comment")
+    };
+    assert_eq!(back.meta.request_id, None);
+    let mut tagged = event.clone();
+    tagged.meta.request_id = Some("req-1".into());
+    let now = encode(&Event::CommentAdded(tagged.clone())).expect("encodes");
+    assert_eq!(decode(&now).expect("decodes"), Event::CommentAdded(tagged));
 }
 
 #[test]
