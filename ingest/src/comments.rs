@@ -124,6 +124,7 @@ pub async fn delete_comment(
             actor: user,
             occurred_at: now_us(),
             post_id,
+            request_id: None,
         },
         comment_id,
     });

@@ -41,6 +41,7 @@ impl ImageConverter {
             actor: upload.meta.actor.clone(),
             occurred_at: now_us(),
             post_id: upload.meta.post_id,
+            request_id: upload.meta.request_id.clone(),
         }
     }
 

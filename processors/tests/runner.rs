@@ -32,6 +32,7 @@ fn upload(post: Uuid) -> Event {
             actor: "ann".into(),
             occurred_at: 1,
             post_id: post,
+            request_id: None,
         },
         caption: "c".into(),
         original_key: keys::original(post),

@@ -280,6 +280,7 @@ mod tests {
                 actor: "a".into(),
                 occurred_at: 1,
                 post_id: uuid::Uuid::from_u128(2),
+                request_id: None,
             },
             reason: "r".into(),
         });

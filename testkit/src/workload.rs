@@ -50,6 +50,7 @@ fn meta(seed: &mut Rng, actor: &str, post_id: Uuid, at: i64) -> EventMeta {
         actor: actor.to_owned(),
         occurred_at: at,
         post_id,
+        request_id: None,
     }
 }
 

@@ -63,6 +63,7 @@ async fn add_comment_event(
             actor: user.to_owned(),
             occurred_at: now,
             post_id,
+            request_id: None,
         },
         comment_id,
         content: content.clone(),

@@ -94,6 +94,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
             actor: user.clone(),
             occurred_at: now,
             post_id,
+            request_id: None,
         },
         caption: caption.clone(),
         original_key,

@@ -213,6 +213,7 @@ mod tests {
             actor: "ann".into(),
             occurred_at: at,
             post_id: post,
+            request_id: None,
         }
     }
 

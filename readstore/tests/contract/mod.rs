@@ -32,6 +32,7 @@ impl Events {
             actor: actor.into(),
             occurred_at: self.clock,
             post_id: post,
+            request_id: None,
         }
     }
 

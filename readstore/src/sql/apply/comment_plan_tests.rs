@@ -11,6 +11,7 @@ fn meta(actor: &str, post: u128, at: i64) -> EventMeta {
         actor: actor.into(),
         occurred_at: at,
         post_id: Uuid::from_u128(post),
+        request_id: None,
     }
 }
 
