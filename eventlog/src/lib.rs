@@ -23,6 +23,8 @@
 //! ## Layout
 //! - `port.rs`: the traits and the record types.
 //! - `namespace.rs`: a prefix on every topic and group, to share a cluster.
+//! - `metered.rs`: appends counted and timed for `/metrics`;
+//!   `lag.rs`: how far each consumer is behind the end of the log.
 //! - `partitioner.rs`: key → partition, murmur2 as Kafka's Java client does it.
 //! - `config.rs`: [`LogConfig`] and [`open`], which picks the adapter.
 //! - `embedded/`: the redb-backed log: `layout.rs` (tables and record
@@ -36,12 +38,15 @@ mod config;
 pub mod embedded;
 mod error;
 pub mod kafka;
+pub mod lag;
+mod metered;
 mod namespace;
 mod partitioner;
 mod port;
 
 pub use config::{open, LogConfig};
 pub use error::LogError;
+pub use metered::Metered;
 pub use namespace::Namespaced;
 pub use partitioner::{murmur2, partition_for};
 pub use port::{Appended, Delivered, EventLog, GroupReader, LogReader, Position, Record, TopicSpec};

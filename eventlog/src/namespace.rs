@@ -67,6 +67,12 @@ impl EventLog for Namespaced {
         self.inner.end_offsets(&self.name(topic)).await
     }
 
+    async fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<u64>, LogError> {
+        self.inner
+            .committed_offsets(&self.name(group), &self.name(topic))
+            .await
+    }
+
     async fn read_from(&self, positions: Vec<Position>) -> Result<Box<dyn LogReader>, LogError> {
         let named = positions
             .into_iter()

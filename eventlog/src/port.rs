@@ -127,6 +127,11 @@ pub trait EventLog: Send + Sync {
     /// The offset the next record of each partition will get.
     async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError>;
 
+    /// Where `group` last committed in each partition of `topic`: the
+    /// offset it resumes from (0 where it never committed, since a new
+    /// group starts at the beginning). Reads only; joins nothing.
+    async fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<u64>, LogError>;
+
     /// Reads from the given positions on; partitions not named are not read.
     async fn read_from(&self, positions: Vec<Position>) -> Result<Box<dyn LogReader>, LogError>;
 

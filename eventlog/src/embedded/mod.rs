@@ -68,6 +68,13 @@ impl EventLog for EmbeddedLog {
             .map_err(LogError::storage)?
     }
 
+    async fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<u64>, LogError> {
+        let partitions = self.store.partitions(topic)?;
+        (0..partitions)
+            .map(|p| self.store.committed_offset(group, topic, p))
+            .collect()
+    }
+
     async fn read_from(&self, positions: Vec<Position>) -> Result<Box<dyn LogReader>, LogError> {
         for p in &positions {
             self.store.check_partition(&p.topic, p.partition)?;

@@ -170,6 +170,11 @@ impl EventLog for KafkaLog {
         offsets::end_offsets(&self.producer, topic, partitions).await
     }
 
+    async fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<u64>, LogError> {
+        let partitions = self.partitions(topic).await?;
+        offsets::committed_offsets(&self.config, group, topic, partitions).await
+    }
+
     async fn read_from(&self, positions: Vec<Position>) -> Result<Box<dyn LogReader>, LogError> {
         for p in &positions {
             let partitions = self.partitions(&p.topic).await?;

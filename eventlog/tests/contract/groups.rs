@@ -153,10 +153,25 @@ pub async fn a_group_left_empty_resumes_from_its_commits(backend: &dyn Backend) 
     };
 
     log.append(&topic, batch("first", 100)).await.expect("append");
+    let never = log.committed_offsets(&group, &topic).await.expect("committed");
+    assert_eq!(never, vec![0; 4], "a group that never committed starts at the beginning");
     let mut member = log.join_group(&group, &topics).await.expect("join");
     let got = read_as_member(&mut *member, "first:", 100, 4, patience).await;
-    member.commit(&next_positions(&got)).await.expect("commit");
+    let done = next_positions(&got);
+    member.commit(&done).await.expect("commit");
     drop(member);
+    // What the group committed is read back without joining it, and the
+    // group is then no records behind.
+    let committed = log.committed_offsets(&group, &topic).await.expect("committed");
+    let mut expected = vec![0; 4];
+    for p in &done {
+        expected[p.partition as usize] = p.offset;
+    }
+    assert_eq!(committed, expected);
+    let lag = imagegram_eventlog::lag::of_group(&*log, &group, &topics)
+        .await
+        .expect("lag");
+    assert_eq!(lag.iter().map(|l| l.lag()).sum::<u64>(), 0, "{lag:?}");
 
     for round in ["second", "third"] {
         // The group is empty now; what is appended meanwhile waits for it.

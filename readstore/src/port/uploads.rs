@@ -49,8 +49,9 @@ pub trait UploadSessions: Send + Sync {
 
     async fn delete_upload(&self, id: Uuid) -> Result<(), StoreError>;
 
-    /// `owner`'s uploads not yet posted and not expired at `now`.
-    async fn open_uploads(&self, owner: &str, now: i64) -> Result<u64, StoreError>;
+    /// `owner`'s uploads (or everyone's, for `None`) not yet posted and
+    /// not expired at `now`.
+    async fn open_uploads(&self, owner: Option<&str>, now: i64) -> Result<u64, StoreError>;
 
     /// Uploads whose `expires_at` is before `now`, at most `limit`.
     async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError>;

@@ -159,11 +159,16 @@ impl UploadSessions for SqlStore {
         Ok(())
     }
 
-    async fn open_uploads(&self, owner: &str, now: i64) -> Result<u64, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS open FROM uploads WHERE owner = ? AND post_id IS NULL AND expires_at >= ?",
-        )
-        .bind(owner)
+    async fn open_uploads(&self, owner: Option<&str>, now: i64) -> Result<u64, StoreError> {
+        let row = match owner {
+            Some(owner) => sqlx::query(
+                "SELECT COUNT(*) AS open FROM uploads WHERE owner = ? AND post_id IS NULL AND expires_at >= ?",
+            )
+            .bind(owner),
+            None => sqlx::query(
+                "SELECT COUNT(*) AS open FROM uploads WHERE post_id IS NULL AND expires_at >= ?",
+            ),
+        }
         .bind(now)
         .fetch_one(&self.pool)
         .await?;

@@ -266,11 +266,12 @@ pub async fn pruning_and_quotas(stores: ReadStores) {
         uploads.create_upload(&upload).await.expect("create");
     }
     assert_eq!(
-        uploads.open_uploads("ann", now).await.expect("count"),
+        uploads.open_uploads(Some("ann"), now).await.expect("count"),
         2,
         "the expired one is not open"
     );
-    assert_eq!(uploads.open_uploads("bob", now).await.expect("count"), 1);
+    assert_eq!(uploads.open_uploads(Some("bob"), now).await.expect("count"), 1);
+    assert_eq!(uploads.open_uploads(None, now).await.expect("count"), 3, "everyone's");
 }
 
 /// Gateways are found while fresh, renewed in place, and gone once
