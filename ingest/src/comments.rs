@@ -124,7 +124,7 @@ pub async fn delete_comment(
             actor: user,
             occurred_at: now_us(),
             post_id,
-            request_id: None,
+            request_id: crate::request_id::current(),
         },
         comment_id,
     });

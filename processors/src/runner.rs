@@ -11,6 +11,7 @@ use imagegram_readstore::RequestRecords;
 use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{decode, encode, Event};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use imagegram_schemas::dead_letter::{dead_letter, Origin};
 
@@ -134,6 +135,23 @@ impl Runner {
                     .await
             }
         };
+        // Every line logged about the event names the request that caused it.
+        let meta = event.meta();
+        let span = tracing::info_span!("event", consumer = consumer.group(), event_id = %meta.event_id,
+            post_id = %meta.post_id, request_id = meta.request_id.as_deref().unwrap_or_default());
+        self.handle_once(consumer, record, &event, stop)
+            .instrument(span)
+            .await
+    }
+
+    /// Handles a decoded event unless it was already, retrying what may pass.
+    async fn handle_once(
+        &self,
+        consumer: Consumer,
+        record: &Delivered,
+        event: &Event,
+        stop: &CancellationToken,
+    ) -> Result<Outcome, ProcessorError> {
         let id = event.meta().event_id;
         let mut backoff = self.options.min_backoff;
         let seen = loop {
@@ -164,7 +182,7 @@ impl Runner {
                 );
                 return self.give_up(consumer, record, &reason, stop).await;
             }
-            let handled = self.processor.handle(&event).await;
+            let handled = self.processor.handle(event).await;
             if !matches!(handled, Err(Failure::Crashed(_))) {
                 if let Err(e) = self.records.end_attempt(consumer.group(), id).await {
                     tracing::warn!(error = %e, "could not count an attempt as ended");
@@ -229,6 +247,7 @@ impl Runner {
             key: &record.key,
             value: &record.value,
         };
+        crate::metrics::dead_lettered(consumer);
         let letter = dead_letter(consumer, origin, reason, now_us());
         let topic = consumer.dead_letter_topic().name;
         let bytes = encode(&letter)?;

@@ -138,12 +138,15 @@ impl Peers {
             return Err(owner_gone());
         };
         let url = format!("{}{path_and_query}", address.trim_end_matches('/'));
-        let sent = self
+        let mut request = self
             .client
             .get(&url)
-            .header(HOP_HEADER, self.hop_tag(path_and_query))
-            .send()
-            .await;
+            .header(HOP_HEADER, self.hop_tag(path_and_query));
+        // The owner's log lines about this page name the client's request.
+        if let Some(id) = crate::request_id::current() {
+            request = request.header(crate::request_id::HEADER, id);
+        }
+        let sent = request.send().await;
         let answer = match sent {
             Ok(answer) => answer,
             Err(e) if e.is_connect() => {

@@ -63,7 +63,7 @@ async fn add_comment_event(
             actor: user.to_owned(),
             occurred_at: now,
             post_id,
-            request_id: None,
+            request_id: crate::request_id::current(),
         },
         comment_id,
         content: content.clone(),

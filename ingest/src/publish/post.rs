@@ -94,7 +94,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
             actor: user.clone(),
             occurred_at: now,
             post_id,
-            request_id: None,
+            request_id: crate::request_id::current(),
         },
         caption: caption.clone(),
         original_key,
