@@ -41,9 +41,14 @@ pub enum Command {
     Process {
         #[command(flatten)]
         convert: ConvertSettings,
+        #[command(flatten)]
+        metrics: MetricsSettings,
     },
     /// Only the projections (read tables).
-    Project,
+    Project {
+        #[command(flatten)]
+        metrics: MetricsSettings,
+    },
     /// Write a topic's events, decoded, as JSON lines or an Avro container
     /// file (reads only; never moves a consumer group).
     Replay(ReplayArgs),
@@ -74,6 +79,15 @@ pub enum Command {
         #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
     },
+}
+
+/// Where a role without an HTTP API of its own serves `GET /metrics`.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsSettings {
+    /// Address to serve `GET /metrics` on, e.g. `0.0.0.0:9464` (default:
+    /// none; the gateway serves it on its own port).
+    #[arg(long, env = "IMAGEGRAM_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Args)]

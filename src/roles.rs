@@ -3,16 +3,37 @@
 use std::sync::Arc;
 
 use imagegram_blobstore::BlobStore;
+use imagegram_eventlog::lag;
 use imagegram_eventlog::{EventLog, LogError};
 use imagegram_ingest::{Auth, Gateway, GatewaySettings, Ports};
+use imagegram_platform::metrics::{BuildInfo, Metrics};
 use imagegram_platform::{PlatformError, Shutdown};
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
 use imagegram_processors::{dead_letters, ImageConverter, Runner, RunnerOptions};
 use imagegram_projections::{Projector, READ_MODEL};
 use imagegram_readstore::{ReadModel, ReadStores, RequestRecords};
+use imagegram_schemas::topics::Consumer;
 use tokio::task::JoinSet;
 
-use crate::cli::{Cli, Command, ConsumerName, ConvertSettings, DlqAction, HttpSettings, Resize};
+use crate::cli::{
+    Cli, Command, ConsumerName, ConvertSettings, DlqAction, HttpSettings, MetricsSettings, Resize,
+};
+
+/// What this build is, for `imagegram_build_info`.
+const BUILD: BuildInfo = BuildInfo {
+    version: env!("CARGO_PKG_VERSION"),
+    commit: env!("IMAGEGRAM_GIT_COMMIT"),
+};
+
+/// The process's metrics, with every crate's help texts.
+fn install_metrics() -> anyhow::Result<Metrics> {
+    let metrics = Metrics::install(BUILD)?;
+    imagegram_eventlog::describe_metrics();
+    imagegram_ingest::describe_metrics();
+    imagegram_processors::metrics::describe();
+    imagegram_projections::metrics::describe();
+    Ok(metrics)
+}
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Token {
@@ -47,20 +68,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut roles = JoinSet::new();
     match &cli.command {
         Command::Serve { http, convert } => {
+            let metrics = install_metrics()?;
             let blobs = cli.blobs.open(&cli.common).await?;
             start_projector(&mut roles, &log, &stores.model, &shutdown);
             start_processors(&mut roles, &log, &stores.requests, &blobs, convert, &shutdown);
-            start_gateway(&mut roles, &cli, http, log, stores, blobs, &shutdown).await?;
+            start_gateway(&mut roles, &cli, http, log, stores, blobs, metrics, &shutdown).await?;
         }
         Command::Ingest { http } => {
+            let metrics = install_metrics()?;
             let blobs = cli.blobs.open(&cli.common).await?;
-            start_gateway(&mut roles, &cli, http, log, stores, blobs, &shutdown).await?;
+            start_gateway(&mut roles, &cli, http, log, stores, blobs, metrics, &shutdown).await?;
         }
-        Command::Process { convert } => {
+        Command::Process { convert, metrics } => {
+            start_metrics(&mut roles, metrics, &shutdown).await?;
             let blobs = cli.blobs.open(&cli.common).await?;
             start_processors(&mut roles, &log, &stores.requests, &blobs, convert, &shutdown);
         }
-        Command::Project => start_projector(&mut roles, &log, &stores.model, &shutdown),
+        Command::Project { metrics } => {
+            start_metrics(&mut roles, metrics, &shutdown).await?;
+            start_projector(&mut roles, &log, &stores.model, &shutdown);
+        }
         Command::Dlq { action } => return dlq(action, &log, &stores.model).await,
         Command::Token { .. } | Command::Replay(_) | Command::Rebuild { .. } => {}
     }
@@ -118,6 +145,19 @@ fn start_projector(
     shutdown: &Shutdown,
 ) {
     let projector = Projector::new(Arc::clone(log), Arc::clone(store), READ_MODEL);
+    let positions = Arc::clone(store);
+    let fetch = move || {
+        let store = Arc::clone(&positions);
+        let fetched = async move { store.positions(READ_MODEL).await.map_err(|e| e.to_string()) };
+        Box::pin(fetched) as futures::future::BoxFuture<'static, _>
+    };
+    lag::report(
+        Arc::clone(log),
+        Consumer::Projector.group(),
+        inputs_of(Consumer::Projector),
+        lag::Source::Fetched(Box::new(fetch)),
+        shutdown.token(),
+    );
     let stop = shutdown.token();
     roles.spawn(async move { Ok(projector.run(stop).await?) });
 }
@@ -143,6 +183,10 @@ fn start_processors(
         ..ConvertOptions::default()
     };
     let converter = Arc::new(ImageConverter::new(Arc::clone(blobs), options, workers));
+    let group = Consumer::ImageConverter.group();
+    let inputs = inputs_of(Consumer::ImageConverter);
+    let source = lag::Source::Group(group.to_owned());
+    lag::report(Arc::clone(log), group, inputs, source, shutdown.token());
     // One group member per worker: members share the partitions, so
     // conversions of different posts run side by side.
     for _ in 0..workers {
@@ -157,6 +201,33 @@ fn start_processors(
     }
 }
 
+/// The topics `consumer` reads.
+fn inputs_of(consumer: Consumer) -> Vec<String> {
+    consumer.inputs().iter().map(|t| t.name.to_owned()).collect()
+}
+
+/// `GET /metrics` on `--metrics-listen`, when set, for a role without an
+/// HTTP API; with the gateway's limits on connections and header reads.
+async fn start_metrics(
+    roles: &mut Roles,
+    settings: &MetricsSettings,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let metrics = install_metrics()?;
+    let Some(addr) = settings.metrics_listen else {
+        return Ok(());
+    };
+    let listener = imagegram_ingest::bind(&addr.to_string()).await?;
+    tracing::info!(local = %listener.local_addr()?, "metrics listening");
+    let stop = shutdown.token();
+    roles.spawn(async move {
+        let limits = imagegram_ingest::ConnectionLimits::default();
+        Ok(imagegram_ingest::serve_router(listener, metrics.router(), limits, stop).await?)
+    });
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn start_gateway(
     roles: &mut Roles,
     cli: &Cli,
@@ -164,6 +235,7 @@ async fn start_gateway(
     log: Arc<dyn EventLog>,
     stores: ReadStores,
     blobs: Arc<dyn BlobStore>,
+    metrics: Metrics,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let secret = imagegram_ingest::load_or_create_secret(http.jwt_secret.as_deref(), &cli.common.data_dir)?;
@@ -175,6 +247,7 @@ async fn start_gateway(
     settings.quotas = http.quotas();
     settings.advertise = http.advertise_url.clone().filter(|u| !u.is_empty());
     settings.feed_memory = http.feed_memory_mib.max(3).saturating_mul(1 << 20);
+    settings.metrics = Some(metrics);
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;

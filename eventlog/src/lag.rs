@@ -78,7 +78,11 @@ pub async fn of_positions(
 }
 
 /// The lag of consumer group `group` in `topics`, from its committed offsets.
-pub async fn of_group(log: &dyn EventLog, group: &str, topics: &[String]) -> Result<Vec<PartitionLag>, LogError> {
+pub async fn of_group(
+    log: &dyn EventLog,
+    group: &str,
+    topics: &[String],
+) -> Result<Vec<PartitionLag>, LogError> {
     let mut committed = Vec::new();
     for topic in topics {
         let offsets = log.committed_offsets(group, topic).await?;
@@ -108,7 +112,9 @@ impl Positions {
     fn advance(&self, records: &[Delivered]) {
         let mut at = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for record in records {
-            let next = at.entry((record.topic.to_string(), record.partition)).or_insert(0);
+            let next = at
+                .entry((record.topic.to_string(), record.partition))
+                .or_insert(0);
             *next = (*next).max(record.offset + 1);
         }
     }
@@ -124,7 +130,10 @@ pub struct Tracked {
 pub fn track(inner: Box<dyn LogReader>, start: &[Position]) -> (Box<dyn LogReader>, Positions) {
     let positions = Positions::default();
     {
-        let mut at = positions.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut at = positions
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for p in start {
             at.insert((p.topic.clone(), p.partition), p.offset);
         }
@@ -167,10 +176,6 @@ pub fn report(
     source: Source,
     stop: CancellationToken,
 ) {
-    metrics::describe_gauge!(
-        CONSUMER_LAG,
-        "Records a consumer has yet to finish: a partition's end offset minus the consumer's position."
-    );
     tokio::spawn(async move {
         let mut every = tokio::time::interval(REPORT_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -212,14 +217,23 @@ mod tests {
     #[test]
     fn lag_is_the_end_minus_the_position_and_missing_positions_count_from_zero() {
         let ends = vec![("a".to_owned(), vec![10, 0, 7]), ("b".to_owned(), vec![3])];
-        let positions = [Position::new("a", 0, 4), Position::new("a", 2, 7), Position::new("c", 0, 1)];
+        let positions = [
+            Position::new("a", 0, 4),
+            Position::new("a", 2, 7),
+            Position::new("c", 0, 1),
+        ];
         let lags: Vec<(String, u32, u64)> = behind(&ends, &positions)
             .iter()
             .map(|l| (l.topic.clone(), l.partition, l.lag()))
             .collect();
         assert_eq!(
             lags,
-            [("a".into(), 0, 6), ("a".into(), 1, 0), ("a".into(), 2, 0), ("b".into(), 0, 3)]
+            [
+                ("a".into(), 0, 6),
+                ("a".into(), 1, 0),
+                ("a".into(), 2, 0),
+                ("b".into(), 0, 3)
+            ]
         );
     }
 

@@ -46,7 +46,7 @@ mod port;
 
 pub use config::{open, LogConfig};
 pub use error::LogError;
-pub use metered::Metered;
+pub use metered::{describe as describe_metrics, Metered};
 pub use namespace::Namespaced;
 pub use partitioner::{murmur2, partition_for};
 pub use port::{Appended, Delivered, EventLog, GroupReader, LogReader, Position, Record, TopicSpec};

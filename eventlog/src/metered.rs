@@ -12,6 +12,23 @@ use crate::{Appended, EventLog, GroupReader, LogError, LogReader, Position, Reco
 pub const EVENTS_APPENDED: &str = "imagegram_events_appended_total";
 pub const APPEND_DURATION: &str = "imagegram_log_append_duration_seconds";
 
+/// Gives the log's metrics their help texts (once the recorder is installed).
+pub fn describe() {
+    metrics::describe_counter!(
+        EVENTS_APPENDED,
+        "Events appended to the log and acknowledged, by topic."
+    );
+    metrics::describe_histogram!(
+        APPEND_DURATION,
+        metrics::Unit::Seconds,
+        "Time from an append to its acknowledgement (or failure), by topic and outcome."
+    );
+    metrics::describe_gauge!(
+        crate::lag::CONSUMER_LAG,
+        "Records a consumer has yet to finish: a partition's end offset minus the consumer's position."
+    );
+}
+
 /// A log whose appends are counted in the process's metrics.
 pub struct Metered {
     inner: Arc<dyn EventLog>,
@@ -19,12 +36,6 @@ pub struct Metered {
 
 impl Metered {
     pub fn wrap(inner: Arc<dyn EventLog>) -> Arc<dyn EventLog> {
-        metrics::describe_counter!(EVENTS_APPENDED, "Events appended to the log and acknowledged, by topic.");
-        metrics::describe_histogram!(
-            APPEND_DURATION,
-            metrics::Unit::Seconds,
-            "Time from an append to its acknowledgement (or failure), by topic and outcome."
-        );
         Arc::new(Metered { inner })
     }
 }

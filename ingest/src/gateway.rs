@@ -50,6 +50,8 @@ pub struct GatewaySettings {
     /// this one's feed snapshots. Unset: the listening address, unless
     /// that is a wildcard (0.0.0.0, ::), when no one can forward here.
     pub advertise: Option<String>,
+    /// The process's metrics, served at `GET /metrics` when set.
+    pub metrics: Option<imagegram_platform::metrics::Metrics>,
 }
 
 impl GatewaySettings {
@@ -63,6 +65,7 @@ impl GatewaySettings {
             quotas: Quotas::default(),
             advertise: None,
             feed_memory: 384 << 20,
+            metrics: None,
         }
     }
 }
@@ -102,6 +105,8 @@ impl Gateway {
             settings.sweep_every,
             stop.clone(),
         );
+        crate::metrics::describe();
+        crate::metrics::count_open_uploads(Arc::clone(&uploads), stop.clone());
         let limits = RateLimits::new(settings.rates);
         forget_idle_clients(limits.clone(), stop.clone());
         let third = settings.feed_memory / 3;
@@ -129,6 +134,7 @@ impl Gateway {
             notifications,
             shutdown: stop,
             probes: Arc::new(probes),
+            metrics: settings.metrics,
         };
         crate::quotas::start_pruning(state.clone(), state.shutdown.clone());
         crate::orphans::start(state.clone(), state.shutdown.clone());

@@ -117,7 +117,10 @@ impl IntoResponse for Earlier {
     /// A replay of the first answer, 409 while it runs, 422 for another body.
     fn into_response(self) -> Response {
         match self {
-            Earlier::Replay(stored) => stored.replayed(),
+            Earlier::Replay(stored) => {
+                crate::metrics::idempotent_replay();
+                stored.replayed()
+            }
             Earlier::Conflict => Problem::client(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",
@@ -176,7 +179,8 @@ where
             }
         }
     };
-    tokio::spawn(guarded.instrument(tracing::Span::current())).await?
+    let id = crate::request_id::current();
+    tokio::spawn(crate::request_id::carried(id, guarded).instrument(tracing::Span::current())).await?
 }
 
 /// What an earlier request decides, for a claim that is not ours to run.

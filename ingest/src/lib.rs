@@ -46,6 +46,9 @@
 //! - `legacy.rs`: the original system's routes (upload, comment, feed).
 //! - `admin.rs`: operator actions (`POST /v1/admin/rebuild`, operator token).
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
+//! - `request_id.rs`: `x-request-id` on every answer, in every log line
+//!   of the request and on the events it appends; `metrics.rs`: what the
+//!   gateway counts for `GET /metrics`.
 //! - `health.rs`: `/healthz`, `/readyz`; `problem.rs`: problem+json errors,
 //!   every error answer made one.
 //! - `json_body.rs`: the JSON body extractor; its rejections are problems.
@@ -65,6 +68,7 @@ mod health;
 mod idempotency;
 mod json_body;
 mod legacy;
+mod metrics;
 mod notifications;
 mod openapi;
 mod orphans;
@@ -75,6 +79,7 @@ mod publish;
 mod quotas;
 mod rate_limit;
 mod reads;
+mod request_id;
 mod server;
 mod state;
 pub mod tus;
@@ -82,11 +87,12 @@ mod upload_stream;
 mod views;
 
 pub use auth::{load_or_create_secret, Auth, IdentityProvider, MIN_SECRET_BYTES};
-pub use connections::ConnectionLimits;
+pub use connections::{serve as serve_router, ConnectionLimits};
 pub use error::IngestError;
 pub use feed::{CursorSigner, RenderedItems};
 pub use gateway::{Gateway, GatewaySettings, Ports};
 pub use health::Probe;
+pub use metrics::describe as describe_metrics;
 pub use notifications::Notifications;
 pub use problem::Problem;
 pub use quotas::Quotas;

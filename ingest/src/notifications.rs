@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use imagegram_eventlog::{EventLog, LogReader, Position};
+use imagegram_eventlog::{lag, EventLog, LogReader, Position};
 use imagegram_readstore::ReadModel;
 use imagegram_schemas::{decode, topics, Event};
 use moka::future::Cache;
@@ -68,8 +68,17 @@ impl Notifications {
         store: Arc<dyn ReadModel>,
         stop: CancellationToken,
     ) -> Result<Arc<Self>, IngestError> {
-        let positions = Position::ends_of(&*log, &[topics::IMAGES.name, topics::COMMENTS.name]).await?;
-        let reader = log.read_from(positions).await?;
+        let topics = [topics::IMAGES.name, topics::COMMENTS.name];
+        let positions = Position::ends_of(&*log, &topics).await?;
+        let (reader, at) = lag::track(log.read_from(positions.clone()).await?, &positions);
+        let topics = topics.map(str::to_owned).to_vec();
+        lag::report(
+            Arc::clone(&log),
+            "gateway.notifications",
+            topics,
+            lag::Source::Reader(at),
+            stop.clone(),
+        );
         let hub = Arc::new(Notifications {
             channels: Arc::new(Mutex::new(HashMap::new())),
             owners: Cache::new(100_000),

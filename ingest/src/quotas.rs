@@ -54,7 +54,7 @@ pub async fn check_open_uploads(state: &AppState, user: &str) -> Result<(), Prob
     }
     let open = state
         .uploads
-        .open_uploads(user, imagegram_schemas::now_us())
+        .open_uploads(Some(user), imagegram_schemas::now_us())
         .await?;
     if open >= most {
         return Err(Problem::client(

@@ -33,7 +33,16 @@ pub enum Action {
 }
 
 impl Action {
-    fn name(self) -> &'static str {
+    pub const ALL: [Action; 5] = [
+        Action::Comment,
+        Action::Delete,
+        Action::Post,
+        Action::Upload,
+        Action::Read,
+    ];
+
+    /// The limit's name, as `RateLimit-Policy` and `/metrics` say it.
+    pub fn name(self) -> &'static str {
         match self {
             Action::Comment => "comments",
             Action::Delete => "deletes",
@@ -174,6 +183,7 @@ impl RateLimits {
         match limit.bucket.check_key(key) {
             Ok(_) => Ok(()),
             Err(not_until) => {
+                crate::metrics::rate_limited(action.name());
                 let wait = not_until.wait_time_from(self.0.clock.now());
                 Err(too_many(action, limit.per_minute, wait))
             }

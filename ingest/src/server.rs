@@ -4,12 +4,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::HeaderName;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
@@ -18,7 +20,9 @@ use crate::health::{healthz, readyz};
 use crate::rate_limit::Reader;
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
-use crate::{admin, comments, events, feed, legacy, openapi, posts, problem, reads, tus, IngestError};
+use crate::{
+    admin, comments, events, feed, legacy, openapi, posts, problem, reads, request_id, tus, IngestError,
+};
 
 /// Room for the multipart framing and the caption around a largest image.
 const UPLOAD_BODY_LIMIT: usize = MAX_IMAGE_BYTES as usize + 1024 * 1024;
@@ -66,13 +70,35 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ));
+    let rest = match &state.metrics {
+        Some(metrics) => rest.route_service("/metrics", metrics.router()),
+        None => rest,
+    };
+    // The last layer is the outermost: a request meets the id first, so
+    // the span, the metrics and every log line below can name it.
     uploads
         .merge(rest)
         .fallback(problem::no_such_route)
         .layer(RequestBodyTimeoutLayer::new(body_idle))
         .layer(axum::middleware::map_response(problem::as_problem))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(request_id::in_scope))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            request_id::HEADER,
+        )))
+        .layer(SetRequestIdLayer::new(
+            HeaderName::from_static(request_id::HEADER),
+            MakeRequestUuid,
+        ))
+        .layer(axum::middleware::from_fn(request_id::drop_insane))
         .with_state(state)
+}
+
+/// The span of a request: every log line within names its id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request_id::of(request).unwrap_or_default();
+    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
 }
 
 /// Counts a read against its user (with a valid token) or its client's

@@ -47,6 +47,8 @@ pub struct AppState {
     /// Cancelled at shutdown: long-lived responses (event streams) end.
     pub shutdown: CancellationToken,
     pub probes: Probes,
+    /// The process's metrics, served at `/metrics` when set.
+    pub metrics: Option<imagegram_platform::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for Auth {

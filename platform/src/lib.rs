@@ -1,18 +1,20 @@
 //! # imagegram-platform
 //!
 //! What every role of Imagegram needs at start and stop, whatever it does:
-//! its settings (flags and `IMAGEGRAM_*` variables), logs and spans, the
+//! its settings (flags and `IMAGEGRAM_*` variables), logs, spans and metrics, the
 //! event log it talks to with its topics in place, and a graceful shutdown.
 //!
 //! ## Layout
 //! - `settings.rs`: the clap settings shared by every role.
 //! - `telemetry.rs`: the `tracing` subscriber (text or JSON).
+//! - `metrics.rs`: the Prometheus recorder every crate's metrics land in.
 //! - `shutdown.rs`: SIGTERM/SIGINT → cancellation, with a hard deadline.
 //! - `storage.rs`: blob-store and read-store settings, and opening them.
 //! - `topics.rs`: opens the configured log and creates missing topics.
 //! - `error.rs`: [`PlatformError`], this crate's one error type.
 
 mod error;
+pub mod metrics;
 pub mod settings;
 pub mod shutdown;
 pub mod storage;

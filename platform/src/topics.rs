@@ -22,10 +22,10 @@ pub async fn open_log(
     log: &LogSettings,
     client_id: &str,
 ) -> Result<Arc<dyn EventLog>, PlatformError> {
-    let log = imagegram_eventlog::Namespaced::wrap(
+    let log = imagegram_eventlog::Metered::wrap(imagegram_eventlog::Namespaced::wrap(
         imagegram_eventlog::open(&log.config(common, client_id)?)?,
         &log.topic_prefix,
-    );
+    ));
     log.create_topics(&specs()).await?;
     tracing::info!(backend = log.backend(), topics = specs().len(), "event log ready");
     Ok(log)

@@ -63,6 +63,16 @@ impl Processor for ImageConverter {
         let Event::UploadRequested(upload) = event else {
             return Ok(Vec::new());
         };
+        let started = std::time::Instant::now();
+        let result = self.convert_upload(upload).await;
+        crate::metrics::conversion(upload, &result, started.elapsed());
+        result
+    }
+}
+
+impl ImageConverter {
+    /// The served JPEG of `upload` stored, and the event that says so.
+    async fn convert_upload(&self, upload: &UploadRequested) -> Result<Vec<Event>, Failure> {
         let original = match self.blobs.get(&upload.original_key).await {
             Ok(bytes) => bytes,
             Err(BlobError::NotFound(_)) => {
@@ -108,6 +118,8 @@ impl Processor for ImageConverter {
             .put(&image_key, converted.jpeg.into())
             .await
             .map_err(Failure::of_blob)?;
+        tracing::info!(post_id = %upload.meta.post_id, width = converted.width, height = converted.height,
+            bytes = byte_size, "converted");
         Ok(vec![Event::ImageConverted(ImageConverted {
             meta: Self::meta(upload, "image-converted"),
             original_key: upload.original_key.clone(),

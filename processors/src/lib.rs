@@ -19,12 +19,14 @@
 //! - `converter.rs`: the image-conversion processor around it.
 //! - `dead_letters.rs`: `imagegram dlq list|replay`.
 //! - `runner.rs`: the consumer loop every processor runs in.
+//! - `metrics.rs`: conversions and dead letters, counted for `/metrics`.
 //! - `error.rs`: [`ProcessorError`], this crate's one error type.
 
 pub mod convert;
 mod converter;
 pub mod dead_letters;
 mod error;
+pub mod metrics;
 mod runner;
 
 pub use converter::ImageConverter;

@@ -16,10 +16,12 @@
 //! - `rebuild.rs`: replay into shadow tables, count check, atomic swap.
 //! - `feed/`: `ranking.rs` (the order, pure), `mod.rs` (snapshots and the
 //!   post cache), `follower.rs` (fresh from the log).
+//! - `metrics.rs`: batches and cache lookups, counted for `/metrics`.
 //! - `error.rs`: [`ProjectionError`], this crate's one error type.
 
 mod error;
 pub mod feed;
+pub mod metrics;
 mod projector;
 pub mod rebuild;
 

@@ -203,8 +203,17 @@ impl Projector {
             .collect();
         let mut backoff = MIN_BACKOFF;
         loop {
+            let started = std::time::Instant::now();
             match self.store.apply(&self.name, events, &advances).await {
                 Ok(applied) => {
+                    metrics::histogram!(crate::metrics::APPLY_DURATION)
+                        .record(started.elapsed().as_secs_f64());
+                    metrics::histogram!(crate::metrics::BATCH_RECORDS).record(events.len() as f64);
+                    for event in events {
+                        let meta = event.meta();
+                        tracing::debug!(projection = %self.name, kind = event.kind().name(), post_id = %meta.post_id,
+                            request_id = meta.request_id.as_deref().unwrap_or_default(), "projected");
+                    }
                     for p in positions {
                         at.insert((p.topic, p.partition), p.offset);
                     }
@@ -221,6 +230,8 @@ impl Projector {
     }
 
     async fn dead_letter(&self, record: &Delivered, reason: &str) {
+        metrics::counter!(imagegram_schemas::dead_letter::DEAD_LETTERS_METRIC, "consumer" => Consumer::Projector.group())
+            .increment(1);
         tracing::error!(topic = %record.topic, partition = record.partition, offset = record.offset, %reason,
             "projector dead-letters a record");
         let origin = Origin {

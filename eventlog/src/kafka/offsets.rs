@@ -80,10 +80,12 @@ pub(super) async fn committed_offsets(
             }
         };
         Ok((0..partitions)
-            .map(|p| match committed.find_partition(&topic, p as i32).map(|e| e.offset()) {
-                Some(Offset::Offset(at)) => at.max(0) as u64,
-                _ => 0,
-            })
+            .map(
+                |p| match committed.find_partition(&topic, p as i32).map(|e| e.offset()) {
+                    Some(Offset::Offset(at)) => at.max(0) as u64,
+                    _ => 0,
+                },
+            )
             .collect())
     })
     .await

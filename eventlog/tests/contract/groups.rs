@@ -154,7 +154,11 @@ pub async fn a_group_left_empty_resumes_from_its_commits(backend: &dyn Backend) 
 
     log.append(&topic, batch("first", 100)).await.expect("append");
     let never = log.committed_offsets(&group, &topic).await.expect("committed");
-    assert_eq!(never, vec![0; 4], "a group that never committed starts at the beginning");
+    assert_eq!(
+        never,
+        vec![0; 4],
+        "a group that never committed starts at the beginning"
+    );
     let mut member = log.join_group(&group, &topics).await.expect("join");
     let got = read_as_member(&mut *member, "first:", 100, 4, patience).await;
     let done = next_positions(&got);

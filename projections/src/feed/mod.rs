@@ -12,6 +12,7 @@
 mod follower;
 mod ranking;
 
+use crate::metrics::CacheCounters;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,8 @@ pub struct Feed {
     /// it, and when.
     last_snapshot: Mutex<Option<(u64, u64, Instant)>>,
     posts: Cache<Uuid, Arc<PostView>>,
+    post_lookups: CacheCounters,
+    snapshot_lookups: CacheCounters,
 }
 
 struct Live {
@@ -118,6 +121,8 @@ impl Feed {
                 .build(),
             last_snapshot: Mutex::new(None),
             posts,
+            post_lookups: CacheCounters::new("posts"),
+            snapshot_lookups: CacheCounters::new("snapshots"),
         }))
     }
 
@@ -152,7 +157,10 @@ impl Feed {
 
     /// A snapshot handed out earlier, unless it expired.
     pub fn snapshot(&self, id: u64) -> Option<Arc<Ranking>> {
-        self.snapshots.get(&id).map(|(ranking, _)| ranking)
+        let found = self.snapshots.get(&id).map(|(ranking, _)| ranking);
+        let hit = u64::from(found.is_some());
+        self.snapshot_lookups.count(hit, 1 - hit);
+        found
     }
 
     /// The current views of `keys`' posts, in the same order (cached;
@@ -165,6 +173,8 @@ impl Feed {
             .filter(|(_, v)| v.is_none())
             .map(|(k, _)| k.id)
             .collect();
+        self.post_lookups
+            .count((keys.len() - missing.len()) as u64, missing.len() as u64);
         if !missing.is_empty() {
             let mut fetched = std::collections::HashMap::new();
             for view in self.store.posts(&missing).await? {
