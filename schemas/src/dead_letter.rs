@@ -5,6 +5,9 @@ use uuid::Uuid;
 use crate::topics::Consumer;
 use crate::{ids, DeadLettered, Event, EventMeta};
 
+/// The counter of records each consumer gave up on, in `/metrics`.
+pub const DEAD_LETTERS_METRIC: &str = "imagegram_dead_letters_total";
+
 /// Where a record was read from.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {

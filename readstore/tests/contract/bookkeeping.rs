@@ -271,7 +271,11 @@ pub async fn pruning_and_quotas(stores: ReadStores) {
         "the expired one is not open"
     );
     assert_eq!(uploads.open_uploads(Some("bob"), now).await.expect("count"), 1);
-    assert_eq!(uploads.open_uploads(None, now).await.expect("count"), 3, "everyone's");
+    assert_eq!(
+        uploads.open_uploads(None, now).await.expect("count"),
+        3,
+        "everyone's"
+    );
 }
 
 /// Gateways are found while fresh, renewed in place, and gone once
