@@ -8,6 +8,8 @@
 //! - `settings.rs`: the clap settings shared by every role.
 //! - `telemetry.rs`: the `tracing` subscriber (text or JSON).
 //! - `metrics.rs`: the Prometheus recorder every crate's metrics land in.
+//! - `replay.rs`: a topic's records decoded for analysts (`imagegram replay`);
+//!   `status.rs`: lag, dead letters and open uploads in one look.
 //! - `shutdown.rs`: SIGTERM/SIGINT → cancellation, with a hard deadline.
 //! - `storage.rs`: blob-store and read-store settings, and opening them.
 //! - `topics.rs`: opens the configured log and creates missing topics.
@@ -15,8 +17,10 @@
 
 mod error;
 pub mod metrics;
+pub mod replay;
 pub mod settings;
 pub mod shutdown;
+pub mod status;
 pub mod storage;
 pub mod telemetry;
 pub mod topics;
