@@ -52,22 +52,24 @@ pub enum Command {
     /// Write a topic's events, decoded, as JSON lines or an Avro container
     /// file (reads only; never moves a consumer group).
     Replay(ReplayArgs),
+    /// Lag per consumer and topic, dead letters and open uploads (reads only).
+    Status {
+        #[command(flatten)]
+        access: ServerAccess,
+    },
     /// Rebuild the read tables from the whole log into shadow tables, check
     /// the counts and swap them in (the live ones serve meanwhile). When a
     /// running `serve` holds the embedded log, that server does it.
     Rebuild {
-        /// The running server to ask, when it holds the embedded log
-        /// (default: the address it recorded in the data dir).
-        #[arg(long, env = "IMAGEGRAM_SERVER")]
-        server: Option<String>,
-        /// The secret the server signs tokens with (default: the data dir's).
-        #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
-        jwt_secret: Option<String>,
+        #[command(flatten)]
+        access: ServerAccess,
     },
     /// Dead letters: what consumers gave up on.
     Dlq {
         #[command(subcommand)]
         action: DlqAction,
+        #[command(flatten)]
+        access: ServerAccess,
     },
     /// Print a bearer token for a user id, signed with the configured secret.
     Token {
@@ -79,6 +81,18 @@ pub enum Command {
         #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
     },
+}
+
+/// The running server to ask when it holds the embedded log.
+#[derive(Debug, Clone, Args)]
+pub struct ServerAccess {
+    /// The running server to ask, when it holds the embedded log
+    /// (default: the address it recorded in the data dir).
+    #[arg(long, env = "IMAGEGRAM_SERVER")]
+    pub server: Option<String>,
+    /// The secret the server signs tokens with (default: the data dir's).
+    #[arg(long, env = "IMAGEGRAM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
 }
 
 /// Where a role without an HTTP API of its own serves `GET /metrics`.
@@ -112,6 +126,8 @@ pub struct ReplayArgs {
     /// Write here instead of standard output.
     #[arg(long, short)]
     pub output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub access: ServerAccess,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,12 +1,20 @@
 //! `imagegram`: every role of Imagegram in one binary.
 //!
 //! `imagegram serve` runs them all in one process on embedded storage; the
-//! other subcommands run one role each, for scaling out on Kafka.
+//! other subcommands run one role each, for scaling out on Kafka, or are
+//! an operator's tools.
+//!
+//! ## Layout
+//! - `cli.rs`: subcommands and their settings; `roles.rs`: starting the
+//!   roles and stopping them on a signal.
+//! - `rebuild.rs`, `replay.rs`: the operator's and analyst's tools, done
+//!   here or by a running server (`server.rs`, its client).
 
 mod cli;
 mod rebuild;
 mod replay;
 mod roles;
+mod server;
 
 use clap::Parser;
 

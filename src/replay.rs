@@ -1,33 +1,21 @@
 //! `imagegram replay`: a topic's events, decoded, for analysts — as JSON
 //! lines or as an Avro object container file (Spark, DuckDB, pandas with
 //! fastavro read it directly). Reads only: no consumer group is joined or
-//! moved. The end is the topic's end when the replay starts.
+//! moved. The end is the topic's end when the replay starts. When a
+//! running `serve` holds the embedded log, it reads and streams the rows
+//! (`GET /v1/admin/replay`), written here the same way.
 
 use std::io::Write;
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock};
 
-use imagegram_eventlog::{Delivered, EventLog, Position};
-use imagegram_schemas::{decode, Event};
-use serde::Serialize;
+use futures::{Stream, StreamExt};
+use imagegram_eventlog::EventLog;
+use imagegram_platform::replay::{Range, Replayed, Row, ROW_SCHEMA};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::cli::{ReplayArgs, ReplayFormat};
-
-/// The Avro schema of a replayed event: where it sat in the log, its common
-/// fields as columns, and the whole event as JSON.
-pub const ROW_SCHEMA: &str = r#"{"type": "record", "name": "ReplayedEvent", "namespace": "imagegram.replay",
- "fields": [
-  {"name": "topic", "type": "string"},
-  {"name": "partition", "type": "int"},
-  {"name": "offset", "type": "long"},
-  {"name": "timestamp_ms", "type": {"type": "long", "logicalType": "timestamp-millis"}},
-  {"name": "kind", "type": "string", "doc": "the event type, or `undecodable`"},
-  {"name": "event_id", "type": "string"},
-  {"name": "actor", "type": "string"},
-  {"name": "post_id", "type": "string"},
-  {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
-  {"name": "event_json", "type": "string", "doc": "the whole event, or why it could not be decoded"}
- ]}"#;
+use crate::server::{json_lines, Server};
 
 static ROW: LazyLock<Result<serde_avro_fast::Schema, String>> = LazyLock::new(|| {
     ROW_SCHEMA
@@ -35,77 +23,49 @@ static ROW: LazyLock<Result<serde_avro_fast::Schema, String>> = LazyLock::new(||
         .map_err(|e: serde_avro_fast::schema::SchemaError| e.to_string())
 });
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct Row {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub timestamp_ms: i64,
-    pub kind: String,
-    pub event_id: String,
-    pub actor: String,
-    pub post_id: String,
-    pub occurred_at: i64,
-    pub event_json: String,
-}
-
-/// The row for one record (pure).
-pub fn row_of(record: &Delivered) -> Row {
-    let mut row = Row {
-        topic: record.topic.to_string(),
-        partition: record.partition as i32,
-        offset: record.offset as i64,
-        timestamp_ms: record.timestamp_ms,
-        kind: "undecodable".into(),
-        event_id: String::new(),
-        actor: String::new(),
-        post_id: String::new(),
-        occurred_at: 0,
-        event_json: String::new(),
-    };
-    match decode(&record.value) {
-        Ok(event) => {
-            let meta = event.meta();
-            row.kind = event.kind().name().to_owned();
-            row.event_id = meta.event_id.to_string();
-            row.actor = meta.actor.clone();
-            row.post_id = meta.post_id.to_string();
-            row.occurred_at = meta.occurred_at;
-            let json = match &event {
-                Event::UploadRequested(e) => serde_json::to_string(e),
-                Event::ImageConverted(e) => serde_json::to_string(e),
-                Event::ConversionFailed(e) => serde_json::to_string(e),
-                Event::CommentAdded(e) => serde_json::to_string(e),
-                Event::CommentDeleted(e) => serde_json::to_string(e),
-                Event::DeadLettered(e) => serde_json::to_string(e),
-            };
-            row.event_json = json.unwrap_or_else(|e| format!("not representable as JSON: {e}"));
-        }
-        Err(e) => row.event_json = e.to_string(),
+/// The records `args` asks for.
+fn range(args: &ReplayArgs) -> Range {
+    Range {
+        topic: args.topic.clone(),
+        from_offset: args.from_offset,
+        to_offset: args.to_offset,
+        from_ms: args.from_time.map(|t| millis(t.into())),
+        to_ms: args.to_time.map(|t| millis(t.into())),
     }
-    row
 }
 
-pub async fn replay(log: &dyn EventLog, args: &ReplayArgs) -> anyhow::Result<()> {
-    let ends = log.end_offsets(&args.topic).await?;
-    let from_ms = args.from_time.map(|t| millis(t.into()));
-    let to_ms = args.to_time.map(|t| millis(t.into()));
-    let starts: Vec<u64> = ends
-        .iter()
-        .map(|&end| args.from_offset.unwrap_or(0).min(end))
-        .collect();
-    let stops: Vec<u64> = ends
-        .iter()
-        .map(|&end| args.to_offset.map_or(end, |to| to.min(end)))
-        .collect();
-    let total: u64 = starts.iter().zip(&stops).map(|(s, e)| e.saturating_sub(*s)).sum();
-    let positions = starts
-        .iter()
-        .enumerate()
-        .map(|(p, &offset)| Position::new(args.topic.clone(), p as u32, offset))
-        .collect();
-    let mut reader = log.read_from(positions).await?;
-    let progress = indicatif::ProgressBar::new(total).with_style(indicatif::ProgressStyle::with_template(
+/// Replays from the log this process opened.
+pub async fn replay(log: Arc<dyn EventLog>, args: &ReplayArgs) -> anyhow::Result<()> {
+    let (items, received) = mpsc::channel(4096);
+    let range = range(args);
+    tokio::spawn(async move { imagegram_platform::replay::replay(&*log, &range, items).await });
+    write(ReceiverStream::new(received).map(Ok), args).await
+}
+
+/// Replays through the running server that holds the embedded log.
+pub async fn through_server(server: &Server, args: &ReplayArgs) -> anyhow::Result<()> {
+    let range = range(args);
+    let bounds = [
+        ("from_offset", range.from_offset.map(|v| v.to_string())),
+        ("to_offset", range.to_offset.map(|v| v.to_string())),
+        ("from_ms", range.from_ms.map(|v| v.to_string())),
+        ("to_ms", range.to_ms.map(|v| v.to_string())),
+    ];
+    let mut query = vec![("topic", range.topic.clone())];
+    query.extend(
+        bounds
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?))),
+    );
+    let response = server
+        .ask(reqwest::Method::GET, "/v1/admin/replay", &query)
+        .await?;
+    write(json_lines::<Replayed>(response), args).await
+}
+
+/// Writes replayed rows in `args`' format, with a progress bar.
+async fn write(items: impl Stream<Item = anyhow::Result<Replayed>>, args: &ReplayArgs) -> anyhow::Result<()> {
+    let progress = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
         "{spinner} {pos}/{len} records {wide_bar} {per_sec} eta {eta}",
     )?);
     let out: Box<dyn Write> = match &args.output {
@@ -113,27 +73,25 @@ pub async fn replay(log: &dyn EventLog, args: &ReplayArgs) -> anyhow::Result<()>
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut sink = Sink::new(args.format, out)?;
-    let (mut read, mut written) = (0u64, 0u64);
-    while read < total {
-        for record in reader.poll(5_000, Duration::from_millis(500)).await? {
-            let p = record.partition as usize;
-            if record.offset >= stops.get(p).copied().unwrap_or(0) {
-                continue;
+    let mut items = std::pin::pin!(items);
+    while let Some(item) = items.next().await {
+        match item? {
+            Replayed::Total(total) => progress.set_length(total),
+            Replayed::Row(row) => {
+                sink.write(row)?;
+                progress.inc(1);
             }
-            read += 1;
-            progress.inc(1);
-            let in_time = from_ms.is_none_or(|f| record.timestamp_ms >= f)
-                && to_ms.is_none_or(|t| record.timestamp_ms < t);
-            if in_time {
-                sink.write(row_of(&record))?;
-                written += 1;
+            Replayed::Skipped => progress.inc(1),
+            Replayed::Done { read, written } => {
+                sink.finish()?;
+                progress.finish_and_clear();
+                eprintln!("replayed {written} of {read} records from {}", args.topic);
+                return Ok(());
             }
+            Replayed::Failed(reason) => anyhow::bail!("the replay failed: {reason}"),
         }
     }
-    sink.finish()?;
-    progress.finish_and_clear();
-    eprintln!("replayed {written} of {read} records from {}", args.topic);
-    Ok(())
+    anyhow::bail!("the replay stopped before its end")
 }
 
 fn millis(t: std::time::SystemTime) -> i64 {

@@ -9,7 +9,8 @@ use imagegram_ingest::{Auth, Gateway, GatewaySettings, Ports};
 use imagegram_platform::metrics::{BuildInfo, Metrics};
 use imagegram_platform::{PlatformError, Shutdown};
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
-use imagegram_processors::{dead_letters, ImageConverter, Runner, RunnerOptions};
+use imagegram_processors::dead_letters::{self, Listed};
+use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
 use imagegram_projections::{Projector, READ_MODEL};
 use imagegram_readstore::{ReadModel, ReadStores, RequestRecords};
 use imagegram_schemas::topics::Consumer;
@@ -49,22 +50,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     shutdown.on_signals(cli.common.shutdown_grace())?;
     let opened = imagegram_platform::topics::open_log(&cli.common, &cli.log, "imagegram").await;
-    let log = match (opened, &cli.command) {
-        // The embedded log belongs to a running `serve`: it rebuilds instead.
-        (Err(PlatformError::Log(LogError::InUse(_))), Command::Rebuild { server, jwt_secret }) => {
-            let (server, secret) = (server.as_deref(), jwt_secret.as_deref());
-            return crate::rebuild::through_server(&cli.common.data_dir, server, secret).await;
+    let log = match opened {
+        // The embedded log belongs to a running `serve`: the tools ask it.
+        Err(PlatformError::Log(LogError::InUse(held))) => {
+            return through_server(&cli, PlatformError::Log(LogError::InUse(held))).await
         }
-        (opened, _) => opened?,
+        opened => opened?,
     };
     if let Command::Replay(args) = &cli.command {
-        return crate::replay::replay(&*log, args).await;
-    }
-    if let Command::Rebuild { .. } = &cli.command {
-        let stores = cli.store.open(&cli.common).await?;
-        return crate::rebuild::rebuild(log, stores.model).await;
+        return crate::replay::replay(log, args).await;
     }
     let stores = cli.store.open(&cli.common).await?;
+    if let Command::Rebuild { .. } = &cli.command {
+        return crate::rebuild::rebuild(log, stores.model).await;
+    }
+    if let Command::Status { .. } = &cli.command {
+        let status =
+            imagegram_platform::status::gather(&*log, &*stores.model, &*stores.uploads, READ_MODEL).await?;
+        print!("{}", status.render());
+        return Ok(());
+    }
     let mut roles = JoinSet::new();
     match &cli.command {
         Command::Serve { http, convert } => {
@@ -88,8 +93,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             start_metrics(&mut roles, metrics, &shutdown).await?;
             start_projector(&mut roles, &log, &stores.model, &shutdown);
         }
-        Command::Dlq { action } => return dlq(action, &log, &stores.model).await,
-        Command::Token { .. } | Command::Replay(_) | Command::Rebuild { .. } => {}
+        Command::Dlq { action, .. } => return dlq(action, &log, &stores.model).await,
+        Command::Token { .. } | Command::Replay(_) | Command::Rebuild { .. } | Command::Status { .. } => {}
     }
     // The first role to end (a failure, or the drain after a signal) ends them all.
     let mut failure = None;
@@ -107,26 +112,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 type Roles = JoinSet<anyhow::Result<()>>;
 
+/// The tools that a running server does for them while it holds the
+/// embedded log; anything else fails with `in_use`.
+async fn through_server(cli: &Cli, in_use: PlatformError) -> anyhow::Result<()> {
+    use crate::server::Server;
+    let data_dir = &cli.common.data_dir;
+    match &cli.command {
+        Command::Rebuild { access } => {
+            crate::rebuild::through_server(&Server::find(data_dir, access, "rebuild")?).await
+        }
+        Command::Replay(args) => {
+            let server = Server::find(data_dir, &args.access, "replay")?;
+            crate::replay::through_server(&server, args).await
+        }
+        Command::Status { access } => {
+            let server = Server::find(data_dir, access, "tell its status")?;
+            let status: imagegram_platform::status::Status = server.get("/v1/admin/status", &[]).await?;
+            print!("{}", status.render());
+            Ok(())
+        }
+        Command::Dlq {
+            action: DlqAction::List { consumer },
+            access,
+        } => {
+            let server = Server::find(data_dir, access, "list the dead letters")?;
+            let query: Vec<(&str, String)> = match consumer {
+                Some(one) => ConsumerName::consumers(Some(*one))
+                    .into_iter()
+                    .map(|c| ("consumer", c.group().to_owned()))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let listed: Vec<Listed> = server.get("/v1/admin/dead-letters", &query).await?;
+            print_dead_letters(&listed);
+            Ok(())
+        }
+        _ => Err(in_use.into()),
+    }
+}
+
+fn print_dead_letters(listed: &[Listed]) {
+    for letter in listed {
+        println!("{}", letter.line());
+    }
+}
+
 async fn dlq(action: &DlqAction, log: &Arc<dyn EventLog>, store: &Arc<dyn ReadModel>) -> anyhow::Result<()> {
     match action {
         DlqAction::List { consumer } => {
-            for consumer in ConsumerName::consumers(*consumer) {
-                for entry in dead_letters::list(&**log, consumer).await? {
-                    let l = &entry.letter;
-                    println!(
-                        "{}\t{}#{}@{}\t{}#{}@{}\t{} bytes\t{}",
-                        l.consumer,
-                        consumer.dead_letter_topic().name,
-                        entry.partition,
-                        entry.offset,
-                        l.source_topic,
-                        l.source_partition,
-                        l.source_offset,
-                        l.payload.len(),
-                        l.reason
-                    );
-                }
-            }
+            let consumers = ConsumerName::consumers(*consumer);
+            print_dead_letters(&dead_letters::listing(&**log, &consumers).await?);
         }
         DlqAction::Replay { consumer } => {
             for consumer in ConsumerName::consumers(*consumer) {
@@ -254,7 +289,7 @@ async fn start_gateway(
     tracing::info!(%local, "ingest gateway listening");
     // Where `imagegram rebuild` finds this server when it holds the embedded log.
     if let Err(e) = std::fs::write(
-        crate::rebuild::address_file(&cli.common.data_dir),
+        crate::server::address_file(&cli.common.data_dir),
         local.to_string(),
     ) {
         tracing::warn!(error = %e, "could not record the listening address in the data dir");

@@ -33,6 +33,10 @@ pub enum IngestError {
     Store(#[from] imagegram_readstore::StoreError),
     #[error("the feed: {0}")]
     Feed(#[from] imagegram_projections::ProjectionError),
+    #[error("{0}")]
+    Platform(#[from] imagegram_platform::PlatformError),
+    #[error("the dead letters: {0}")]
+    DeadLetters(#[from] imagegram_processors::ProcessorError),
     #[error("encoding an event: {0}")]
     Encode(#[from] imagegram_schemas::SchemaError),
     #[error("a stored answer: {0}")]
@@ -62,6 +66,8 @@ impl IngestError {
             IngestError::Blobs(e) => e.is_transient(),
             IngestError::Store(e) => e.is_transient(),
             IngestError::Feed(e) => e.is_transient(),
+            IngestError::Platform(e) => e.is_transient(),
+            IngestError::DeadLetters(e) => e.is_transient(),
             IngestError::Jwks { .. } | IngestError::Peer { .. } => true,
             IngestError::Bind { .. }
             | IngestError::Token(_)

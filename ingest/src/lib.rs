@@ -44,7 +44,8 @@
 //!   `append.rs` (a PATCH's bytes), `chunks.rs` (bytes as chunk objects),
 //!   `posting.rs` (the post from a finished upload), `sweep.rs` (expiration), `mod.rs` (routes).
 //! - `legacy.rs`: the original system's routes (upload, comment, feed).
-//! - `admin.rs`: operator actions (`POST /v1/admin/rebuild`, operator token).
+//! - `admin/`: operator actions and reads for the CLI when this process
+//!   holds the log: rebuild, replay, status, dead letters (operator token).
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
 //! - `request_id.rs`: `x-request-id` on every answer, in every log line
 //!   of the request and on the events it appends; `metrics.rs`: what the

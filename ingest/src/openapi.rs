@@ -25,7 +25,10 @@ use utoipa::{Modify, OpenApi};
         crate::health::healthz,
         crate::health::readyz,
         crate::events::events,
-        crate::admin::rebuild,
+        crate::admin::rebuild::rebuild,
+        crate::admin::replay::replay,
+        crate::admin::inspect::status,
+        crate::admin::inspect::dead_letters,
     ),
     components(schemas(crate::Problem)),
     modifiers(&BearerAuth)

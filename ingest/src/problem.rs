@@ -122,6 +122,8 @@ problem_via_ingest_error!(
     serde_json::Error,
     imagegram_projections::ProjectionError,
     tokio::task::JoinError,
+    imagegram_platform::PlatformError,
+    imagegram_processors::ProcessorError,
 );
 
 const PROBLEM_JSON: &str = "application/problem+json";

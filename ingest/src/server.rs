@@ -64,6 +64,9 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
         .route("/readyz", get(readyz))
         .route("/v1/events", get(events::events))
         .route("/v1/admin/rebuild", post(admin::rebuild))
+        .route("/v1/admin/replay", get(admin::replay))
+        .route("/v1/admin/status", get(admin::status))
+        .route("/v1/admin/dead-letters", get(admin::dead_letters))
         .route("/openapi.json", get(openapi::openapi_json))
         .layer(RequestBodyLimitLayer::new(SMALL_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -12,6 +12,8 @@ use imagegram_readstore::{Advance, ReadModel, StoreError};
 use imagegram_schemas::topics::Consumer;
 use imagegram_schemas::{decode, DeadLettered, Event};
 
+use serde::{Deserialize, Serialize};
+
 use crate::ProcessorError;
 
 /// A dead letter and where it sits in its dead-letter topic.
@@ -81,6 +83,61 @@ async fn read(
 /// Every dead letter `consumer` has given up on.
 pub async fn list(log: &dyn EventLog, consumer: Consumer) -> Result<Vec<Entry>, ProcessorError> {
     Ok(read(log, consumer, &[]).await?.0)
+}
+
+/// A dead letter as `imagegram dlq list` shows it: where it sits, where it
+/// came from and why, without its payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub consumer: String,
+    pub dead_letter_topic: String,
+    pub partition: u32,
+    pub offset: u64,
+    pub source_topic: String,
+    pub source_partition: i32,
+    pub source_offset: i64,
+    pub bytes: usize,
+    pub reason: String,
+}
+
+impl Listed {
+    /// The line `imagegram dlq list` prints (pure).
+    pub fn line(&self) -> String {
+        format!(
+            "{}\t{}#{}@{}\t{}#{}@{}\t{} bytes\t{}",
+            self.consumer,
+            self.dead_letter_topic,
+            self.partition,
+            self.offset,
+            self.source_topic,
+            self.source_partition,
+            self.source_offset,
+            self.bytes,
+            self.reason
+        )
+    }
+}
+
+/// Every dead letter of each of `consumers`, as listed.
+pub async fn listing(log: &dyn EventLog, consumers: &[Consumer]) -> Result<Vec<Listed>, ProcessorError> {
+    let mut all = Vec::new();
+    for &consumer in consumers {
+        for entry in list(log, consumer).await? {
+            let l = entry.letter;
+            all.push(Listed {
+                consumer: l.consumer,
+                dead_letter_topic: consumer.dead_letter_topic().name.to_owned(),
+                partition: entry.partition,
+                offset: entry.offset,
+                source_topic: l.source_topic,
+                source_partition: l.source_partition,
+                source_offset: l.source_offset,
+                bytes: l.payload.len(),
+                reason: l.reason,
+            });
+        }
+    }
+    Ok(all)
 }
 
 /// Sends every dead letter not yet replayed back to its source topic;

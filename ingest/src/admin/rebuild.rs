@@ -1,22 +1,18 @@
-//! Operator actions over HTTP, for the process that holds what they need.
-//! In the embedded mode `imagegram serve` owns the log file, so
-//! `imagegram rebuild` asks it to rebuild the read tables here instead of
-//! opening the log itself.
+//! `POST /v1/admin/rebuild`: the read tables rebuilt from the whole log
+//! and swapped in, with progress as JSON lines.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use bytes::Bytes;
-use futures::StreamExt;
 use imagegram_projections::ProjectionError;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
+use super::{json_lines, line};
 use crate::auth::Operator;
 use crate::state::AppState;
 use crate::Problem;
@@ -31,12 +27,6 @@ impl Drop for Running {
     fn drop(&mut self) {
         REBUILDING.store(false, Ordering::Release);
     }
-}
-
-fn line(value: Value) -> Bytes {
-    let mut text = value.to_string();
-    text.push('\n');
-    Bytes::from(text)
 }
 
 /// What the operator is told when a rebuild ends.
@@ -91,8 +81,5 @@ pub async fn rebuild(State(state): State<AppState>, _: Operator) -> Result<Respo
         .await;
         let _ = tx.send(line(outcome(result))).await;
     });
-    // At shutdown the answer ends, so it does not hold up the drain.
-    let lines = ReceiverStream::new(rx).take_until(shutdown.cancelled_owned());
-    let body = Body::from_stream(lines.map(Ok::<_, std::convert::Infallible>));
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+    Ok(json_lines(rx, shutdown))
 }
