@@ -15,6 +15,7 @@ mod kill_storm;
 mod large_uploads;
 mod legacy_routes;
 mod notifications;
+mod operating;
 mod outages;
 mod projector_crash;
 mod rate_limits;

@@ -1,10 +1,11 @@
 //! `imagegram replay`: the output decodes (JSON lines and an Avro object
 //! container file read back with its own schema), offsets bound it, and
-//! every event of the topic is there once — on the embedded log and Kafka.
+//! every event of the topic is there once — on the embedded log and Kafka;
+//! while a server holds the embedded log, through that server, the same.
 
 use std::process::Command;
 
-use crate::support::{environment, fill_log, Infra, BIN};
+use crate::support::{environment, fill_log, App, Infra, BIN};
 use imagegram_schemas::Event;
 use imagegram_testkit::workload::workload;
 use serde::Deserialize;
@@ -114,6 +115,46 @@ async fn replay_output_decodes_in_both_formats(infra: Infra) {
     assert!(bounded
         .iter()
         .all(|r| (2..5).contains(&r.offset) && r.partition >= 0));
+
+    // With a server holding the embedded log, the replay is read there and
+    // written here: the same rows, in either format.
+    if infra == Infra::Embedded {
+        let app = App::start_in(data, env, "serve");
+        let through = app.tool(&["replay", "--topic", "imagegram.comments"]);
+        let stderr = String::from_utf8_lossy(&through.stderr);
+        assert!(through.status.success(), "{stderr}");
+        assert!(stderr.contains("asking http://"), "{stderr}");
+        let sorted = |bytes: &[u8]| {
+            let mut lines: Vec<String> = String::from_utf8_lossy(bytes)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(sorted(&through.stdout), sorted(&jsonl));
+        let avro_arg = app
+            .data
+            .path()
+            .join("through.avro")
+            .to_string_lossy()
+            .into_owned();
+        let written = app.tool(&[
+            "replay",
+            "--topic",
+            "imagegram.comments",
+            "--format",
+            "avro",
+            "--output",
+            &avro_arg,
+        ]);
+        assert!(written.status.success());
+        let bytes = std::fs::read(&avro_arg).expect("avro file");
+        let mut reader = serde_avro_fast::object_container_file_encoding::Reader::from_slice(&bytes)
+            .expect("an Avro container");
+        let through_rows = reader.deserialize::<Row>().count();
+        assert_eq!(through_rows, rows.len());
+    }
 }
 
 on_both!(replay_output_decodes_in_both_formats);

@@ -21,6 +21,7 @@ pub struct Worker {
     pub role: String,
     pub child: Child,
     data: tempfile::TempDir,
+    settings: Vec<(String, String)>,
 }
 
 impl Drop for Worker {
@@ -52,7 +53,7 @@ impl Cluster {
     /// Starts one more gateway (`imagegram ingest`); its index.
     pub fn add_gateway(&mut self) -> usize {
         let data = tempfile::tempdir().expect("temp dir");
-        let (child, base) = spawn(data.path(), &self.env, "ingest");
+        let (child, base, logs) = spawn(data.path(), &self.env, "ingest");
         self.gateways.push(App {
             child,
             base,
@@ -60,26 +61,37 @@ impl Cluster {
             env: self.env.clone(),
             role: "ingest".to_owned(),
             client: reqwest::Client::new(),
+            logs,
         });
         self.gateways.len() - 1
     }
 
     /// Starts one more `imagegram process` or `imagegram project`.
     pub fn add_worker(&mut self, role: &str) -> usize {
+        self.add_worker_with(role, &[])
+    }
+
+    /// [`Cluster::add_worker`] with `settings` (`IMAGEGRAM_*` variables) added.
+    pub fn add_worker_with(&mut self, role: &str, settings: &[(&str, &str)]) -> usize {
         let data = tempfile::tempdir().expect("temp dir");
-        let child = self.spawn_worker(role, data.path());
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = self.spawn_worker(role, data.path(), &settings);
         self.workers.push(Worker {
             role: role.to_owned(),
             child,
             data,
+            settings,
         });
         self.workers.len() - 1
     }
 
-    fn spawn_worker(&self, role: &str, data: &std::path::Path) -> Child {
+    fn spawn_worker(&self, role: &str, data: &std::path::Path, settings: &[(String, String)]) -> Child {
         let mut command = Command::new(BIN);
         command.arg("--data-dir").arg(data).arg(role);
-        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command.envs(self.env.iter().chain(settings).map(|(k, v)| (k, v)));
         command.stdout(Stdio::null()).spawn().expect("imagegram starts")
     }
 
@@ -89,7 +101,8 @@ impl Cluster {
         let _ = worker.child.kill();
         let _ = worker.child.wait();
         std::thread::sleep(down_for);
-        let child = self.spawn_worker(&self.workers[i].role, self.workers[i].data.path());
+        let worker = &self.workers[i];
+        let child = self.spawn_worker(&worker.role, worker.data.path(), &worker.settings);
         self.workers[i].child = child;
     }
 

@@ -32,6 +32,33 @@ pub struct App {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) role: String,
     pub client: reqwest::Client,
+    /// What the server wrote to stderr (also passed on to the test's).
+    pub(crate) logs: Logs,
+}
+
+/// A child's stderr, kept as it arrives and passed on to the test's own.
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Logs {
+    fn follow(stderr: std::process::ChildStderr) -> Logs {
+        let logs = Logs::default();
+        let kept = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                let mut text = kept.0.lock().unwrap_or_else(|p| p.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        logs
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// The environment for `infra`, or `None` (with a note) when its services are not configured.
@@ -87,8 +114,8 @@ pub fn mysql_database_blocking() -> String {
     .expect("create a test database")
 }
 
-/// `imagegram <role>` on a free port: the child and its base URL.
-pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> (Child, String) {
+/// `imagegram <role>` on a free port: the child, its base URL and its stderr.
+pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> (Child, String, Logs) {
     let mut command = Command::new(BIN);
     command
         .arg("--data-dir")
@@ -103,7 +130,12 @@ pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str
         command.env_remove(key);
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
-    let mut child = command.stdout(Stdio::piped()).spawn().expect("imagegram starts");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imagegram starts");
+    let logs = Logs::follow(child.stderr.take().expect("stderr"));
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("first line");
@@ -112,7 +144,7 @@ pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str
         .strip_prefix("imagegram listening on ")
         .expect("announces its address")
         .to_owned();
-    (child, base)
+    (child, base, logs)
 }
 
 impl App {
@@ -125,25 +157,47 @@ impl App {
     pub fn start_with(infra: Infra, role: &str, test: &str, settings: &[(&str, &str)]) -> Option<App> {
         let mut env = environment(infra, test)?;
         env.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let data = tempfile::tempdir().expect("temp dir");
-        let (child, base) = spawn(data.path(), &env, role);
-        Some(App {
+        Some(App::start_in(tempfile::tempdir().expect("temp dir"), env, role))
+    }
+
+    /// `imagegram <role>` on `data` (which may hold a log already) and `env`.
+    pub fn start_in(data: tempfile::TempDir, env: Vec<(String, String)>, role: &str) -> App {
+        let (child, base, logs) = spawn(data.path(), &env, role);
+        App {
             child,
             base,
             data,
             env,
             role: role.to_owned(),
             client: reqwest::Client::new(),
-        })
+            logs,
+        }
+    }
+
+    /// What the server has written to stderr so far.
+    pub fn logs(&self) -> String {
+        self.logs.text()
+    }
+
+    /// `imagegram <args>` as an operator runs it beside this server: its
+    /// data dir, services and secret; warnings only.
+    pub fn tool(&self, args: &[&str]) -> std::process::Output {
+        let mut command = self.command(args);
+        command
+            .env_remove("IMAGEGRAM_SERVER")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("IMAGEGRAM_LOG_FILTER", "warn");
+        command.output().expect("imagegram runs")
     }
 
     /// Stops the server (SIGTERM) and starts it again on the same data and
     /// services; it listens on a new port.
     pub fn restart(&mut self) {
         self.stop_within(std::time::Duration::from_secs(10));
-        let (child, base) = spawn(self.data.path(), &self.env, &self.role);
+        let (child, base, logs) = spawn(self.data.path(), &self.env, &self.role);
         self.child = child;
         self.base = base;
+        self.logs = logs;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -227,6 +281,16 @@ pub fn value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// `--data-dir data` will open: Kafka under the environment's topic
 /// prefix, or the embedded log in `data` (closed again before returning).
 pub async fn fill_log(data: &std::path::Path, env: &[(String, String)], events: &[imagegram_schemas::Event]) {
+    let log = open_log(data, env).await;
+    imagegram_testkit::workload::append_all(&*log, events, 1_000).await;
+}
+
+/// The log a process started with `env` and `--data-dir data` will open,
+/// with every topic created (the embedded one is closed when dropped).
+pub async fn open_log(
+    data: &std::path::Path,
+    env: &[(String, String)],
+) -> std::sync::Arc<dyn imagegram_eventlog::EventLog> {
     use imagegram_eventlog::EventLog;
     let log: std::sync::Arc<dyn EventLog> = match value(env, "IMAGEGRAM_KAFKA_BROKERS") {
         Some(brokers) => {
@@ -247,7 +311,7 @@ pub async fn fill_log(data: &std::path::Path, env: &[(String, String)], events: 
         .map(|t| imagegram_eventlog::TopicSpec::new(t.name, t.partitions))
         .collect();
     log.create_topics(&specs).await.expect("topics");
-    imagegram_testkit::workload::append_all(&*log, events, 1_000).await;
+    log
 }
 
 /// Runs each named `async fn(Infra)` as two tests: `embedded::name` and
