@@ -202,7 +202,7 @@ async fn prometheus_scrapes_a_running_server(infra: Infra) {
         .await
         .expect("text");
     let promtool = std::path::Path::new(&binary).with_file_name("promtool");
-    let mut check = Command::new(promtool)
+    let mut check = Command::new(&promtool)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -224,7 +224,32 @@ async fn prometheus_scrapes_a_running_server(infra: Infra) {
         checked.status.success() && said.trim().is_empty(),
         "promtool: {said}"
     );
+
+    // The compose file's scrape configuration is one Prometheus takes.
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/dev/compose/prometheus.yml");
+    let checked = Command::new(&promtool)
+        .args(["check", "config", config])
+        .output()
+        .expect("promtool ran");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    // The README's example queries parse and run.
+    for query in README_QUERIES {
+        prometheus
+            .query_until(query, Duration::from_secs(10), |_| true)
+            .await;
+    }
 }
+
+/// The three queries "Operating it" in the README offers.
+const README_QUERIES: [&str; 3] = [
+    "histogram_quantile(0.99, sum by (le, route) (rate(imagegram_http_request_duration_seconds_bucket[5m])))",
+    "sum by (consumer) (max by (consumer, topic, partition) (imagegram_consumer_lag))",
+    "sum(rate(imagegram_conversion_duration_seconds_count{outcome=~\"failed|dead_lettered\"}[5m])) * 60",
+];
 
 async fn request_ids_follow_a_post_to_the_converter(infra: Infra) {
     let test = "request_ids_follow_a_post_to_the_converter";
