@@ -98,10 +98,12 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
         .with_state(state)
 }
 
-/// The span of a request: every log line within names its id.
+/// The span of a request: every log line within names its id. At the
+/// error level, so that it is on whenever any line is (with a filter of
+/// `warn`, an info span would be off and a warning would lose its id).
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = request_id::of(request).unwrap_or_default();
-    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+    tracing::error_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
 }
 
 /// Counts a read against its user (with a valid token) or its client's

@@ -135,9 +135,10 @@ impl Runner {
                     .await
             }
         };
-        // Every line logged about the event names the request that caused it.
+        // Every line logged about the event names the request that caused
+        // it (an error-level span is on whenever any line is).
         let meta = event.meta();
-        let span = tracing::info_span!("event", consumer = consumer.group(), event_id = %meta.event_id,
+        let span = tracing::error_span!("event", consumer = consumer.group(), event_id = %meta.event_id,
             post_id = %meta.post_id, request_id = meta.request_id.as_deref().unwrap_or_default());
         self.handle_once(consumer, record, &event, stop)
             .instrument(span)

@@ -253,7 +253,10 @@ const README_QUERIES: [&str; 3] = [
 
 async fn request_ids_follow_a_post_to_the_converter(infra: Infra) {
     let test = "request_ids_follow_a_post_to_the_converter";
-    let Some(app) = App::start_with(infra, "serve", test, &[("IMAGEGRAM_LOG_FILTER", "info")]) else {
+    // Text lines embedded, JSON lines distributed: the id is in both.
+    let format = if infra == Infra::Embedded { "text" } else { "json" };
+    let settings = [("IMAGEGRAM_LOG_FILTER", "info"), ("IMAGEGRAM_LOG_FORMAT", format)];
+    let Some(app) = App::start_with(infra, "serve", test, &settings) else {
         return;
     };
     let ann = app.token("ann");
@@ -280,10 +283,14 @@ async fn request_ids_follow_a_post_to_the_converter(infra: Infra) {
     let started = Instant::now();
     loop {
         let logs = app.logs();
-        if logs
+        let line = logs
             .lines()
-            .any(|l| l.contains("converted") && l.contains(&id) && l.contains(&post_id))
-        {
+            .find(|l| l.contains("converted") && l.contains(&id) && l.contains(&post_id));
+        if let Some(line) = line {
+            if format == "json" {
+                let parsed: Value = serde_json::from_str(line).expect("a JSON log line");
+                assert_eq!(parsed["span"]["request_id"], id.as_str(), "{line}");
+            }
             break;
         }
         assert!(
