@@ -154,6 +154,21 @@ impl LogReader for Tracked {
     }
 }
 
+/// A reader of `topics` from their ends on, whose lag is reported as
+/// `consumer`'s until `stop`: a follower of what happens next.
+pub async fn follow_from_ends(
+    log: &Arc<dyn EventLog>,
+    consumer: &'static str,
+    topics: &[&str],
+    stop: CancellationToken,
+) -> Result<Box<dyn LogReader>, LogError> {
+    let positions = Position::ends_of(&**log, topics).await?;
+    let (reader, at) = track(log.read_from(positions.clone()).await?, &positions);
+    let topics = topics.iter().map(|t| (*t).to_owned()).collect();
+    report(Arc::clone(log), consumer, topics, Source::Reader(at), stop);
+    Ok(reader)
+}
+
 /// Where a consumer's positions come from.
 pub enum Source {
     /// The offsets a consumer group committed.

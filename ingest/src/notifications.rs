@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use imagegram_eventlog::{lag, EventLog, LogReader, Position};
+use imagegram_eventlog::{lag, EventLog, LogReader};
 use imagegram_readstore::ReadModel;
 use imagegram_schemas::{decode, topics, Event};
 use moka::future::Cache;
@@ -69,16 +69,7 @@ impl Notifications {
         stop: CancellationToken,
     ) -> Result<Arc<Self>, IngestError> {
         let topics = [topics::IMAGES.name, topics::COMMENTS.name];
-        let positions = Position::ends_of(&*log, &topics).await?;
-        let (reader, at) = lag::track(log.read_from(positions.clone()).await?, &positions);
-        let topics = topics.map(str::to_owned).to_vec();
-        lag::report(
-            Arc::clone(&log),
-            "gateway.notifications",
-            topics,
-            lag::Source::Reader(at),
-            stop.clone(),
-        );
+        let reader = lag::follow_from_ends(&log, "gateway.notifications", &topics, stop.clone()).await?;
         let hub = Arc::new(Notifications {
             channels: Arc::new(Mutex::new(HashMap::new())),
             owners: Cache::new(100_000),

@@ -39,6 +39,17 @@ fn replay(data: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Ve
     out.stdout
 }
 
+/// The rows of an Avro object container file, read with its own schema.
+fn avro_rows(path: &std::path::Path) -> Vec<Row> {
+    let bytes = std::fs::read(path).expect("avro file");
+    let mut reader = serde_avro_fast::object_container_file_encoding::Reader::from_slice(&bytes)
+        .expect("an Avro container");
+    reader
+        .deserialize::<Row>()
+        .collect::<Result<_, _>>()
+        .expect("rows decode")
+}
+
 async fn replay_output_decodes_in_both_formats(infra: Infra) {
     let Some(env) = environment(infra, "replay_output_decodes_in_both_formats") else {
         return;
@@ -82,15 +93,9 @@ async fn replay_output_decodes_in_both_formats(infra: Infra) {
             &avro_arg,
         ],
     );
-    let bytes = std::fs::read(&avro_path).expect("avro file");
-    let mut reader = serde_avro_fast::object_container_file_encoding::Reader::from_slice(&bytes)
-        .expect("an Avro container");
-    let avro_rows: Vec<Row> = reader
-        .deserialize::<Row>()
-        .collect::<Result<_, _>>()
-        .expect("rows decode");
-    assert_eq!(avro_rows.len(), rows.len());
-    assert!(avro_rows
+    let from_avro = avro_rows(&avro_path);
+    assert_eq!(from_avro.len(), rows.len());
+    assert!(from_avro
         .iter()
         .all(|r| r.kind == "CommentAdded" || r.kind == "CommentDeleted"));
 
@@ -133,12 +138,7 @@ async fn replay_output_decodes_in_both_formats(infra: Infra) {
             lines
         };
         assert_eq!(sorted(&through.stdout), sorted(&jsonl));
-        let avro_arg = app
-            .data
-            .path()
-            .join("through.avro")
-            .to_string_lossy()
-            .into_owned();
+        let avro_path = app.data.path().join("through.avro");
         let written = app.tool(&[
             "replay",
             "--topic",
@@ -146,14 +146,10 @@ async fn replay_output_decodes_in_both_formats(infra: Infra) {
             "--format",
             "avro",
             "--output",
-            &avro_arg,
+            &avro_path.to_string_lossy(),
         ]);
         assert!(written.status.success());
-        let bytes = std::fs::read(&avro_arg).expect("avro file");
-        let mut reader = serde_avro_fast::object_container_file_encoding::Reader::from_slice(&bytes)
-            .expect("an Avro container");
-        let through_rows = reader.deserialize::<Row>().count();
-        assert_eq!(through_rows, rows.len());
+        assert_eq!(avro_rows(&avro_path).len(), rows.len());
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use imagegram_eventlog::{lag, EventLog, Position};
+use imagegram_eventlog::{lag, EventLog};
 use imagegram_readstore::ReadModel;
 use imagegram_schemas::{decode, topics, Event};
 use tokio_util::sync::CancellationToken;
@@ -31,16 +31,7 @@ pub async fn start(
     stop: CancellationToken,
 ) -> Result<Arc<Feed>, ProjectionError> {
     let topics = [topics::IMAGES.name, topics::COMMENTS.name];
-    let positions = Position::ends_of(&*log, &topics).await?;
-    let (mut reader, at) = lag::track(log.read_from(positions.clone()).await?, &positions);
-    let topics = topics.map(str::to_owned).to_vec();
-    lag::report(
-        Arc::clone(&log),
-        "gateway.feed",
-        topics,
-        lag::Source::Reader(at),
-        stop.clone(),
-    );
+    let mut reader = lag::follow_from_ends(&log, "gateway.feed", &topics, stop.clone()).await?;
     let feed = Feed::load(store, memory).await?;
     let following = Arc::clone(&feed);
     tokio::spawn(async move {
