@@ -5,7 +5,10 @@ WORKDIR /src
 COPY dev/lib.sh dev/build-deps.sh dev/
 RUN dev/build-deps.sh --no-rust && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cargo build --release --locked --bin imagegram
+# The commit `imagegram_build_info` names (build.rs asks git when .git is
+# in the context): docker build --build-arg IMAGEGRAM_GIT_COMMIT=$(git rev-parse --short=12 HEAD)
+ARG IMAGEGRAM_GIT_COMMIT=
+RUN IMAGEGRAM_GIT_COMMIT=$IMAGEGRAM_GIT_COMMIT cargo build --release --locked --bin imagegram
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
