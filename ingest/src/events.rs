@@ -1,19 +1,23 @@
 //! `GET /v1/events`: the signed-in user's notifications as Server-Sent
-//! Events — `post.published`, `post.failed`, `comment.added` — from the
-//! moment of connecting. The stream ends when the gateway shuts down; a
-//! client that reconnects reads the state it may have missed from
-//! `GET /v1/posts/{id}`.
+//! Events — `post.published`, `post.failed`, `comment.added` — each with
+//! its `id:`. A client that reconnects with `Last-Event-ID` (as every
+//! EventSource does) first gets what it missed within the replay window
+//! (the last 256 notifications of the last 10 minutes, kept by every
+//! gateway), or `missed` when some may be gone, then goes on live. The
+//! stream ends when the gateway shuts down.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use serde_json::json;
 
 use crate::auth::User;
-use crate::notifications::{Next, Notice, Notification};
+use crate::notifications::{CatchUp, Next, Notice, Notification, Subscription};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -45,28 +49,65 @@ pub fn sse_of(notification: &Notification) -> (&'static str, serde_json::Value) 
     responses(
         (status = 200, content_type = "text/event-stream",
             description = "events `post.published` {post_id, image_url}, `post.failed` {post_id, reason}, \
-                `comment.added` {post_id, comment}; `missed` {count} if the client fell behind"),
+                `comment.added` {post_id, comment}, each with an `id:`; with `Last-Event-ID`, what was missed \
+                first (at least once: drop repeats by id); `missed` {count} if some are gone (count null when unknown)"),
         (status = 401, description = "no valid bearer token", content_type = "application/problem+json")))]
 pub async fn events(
     State(state): State<AppState>,
     User(user): User,
+    headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    // Live first, then the catch-up: nothing falls between the two, and
+    // what both hold is sent once.
     let subscription = state.notifications.subscribe(&user);
-    let stream = futures::stream::unfold(subscription, |mut subscription| async move {
-        let event = match subscription.next().await {
-            Next::Notification(n) => {
-                let (name, data) = sse_of(&n);
-                SseEvent::default().event(name).data(data.to_string())
-            }
-            Next::Missed(count) => SseEvent::default()
-                .event("missed")
-                .data(json!({ "count": count }).to_string()),
-            Next::Closed => return None,
-        };
-        Some((Ok(event), subscription))
-    })
-    .take_until(state.shutdown.clone().cancelled_owned());
+    let catch_up = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty())
+        .map(|id| state.notifications.since(&user, id))
+        .unwrap_or_default();
+    let sent: HashSet<String> = catch_up.notifications.iter().map(|n| n.id.clone()).collect();
+    let stream = caught_up(catch_up)
+        .chain(live(subscription, sent))
+        .map(Ok)
+        .take_until(state.shutdown.clone().cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn sse_event(n: &Notification) -> SseEvent {
+    let (name, data) = sse_of(n);
+    SseEvent::default().id(&n.id).event(name).data(data.to_string())
+}
+
+fn missed(count: Option<u64>) -> SseEvent {
+    SseEvent::default()
+        .event("missed")
+        .data(json!({ "count": count }).to_string())
+}
+
+/// What a reconnecting client missed: `missed` if some are gone, then the rest.
+fn caught_up(catch_up: CatchUp) -> impl Stream<Item = SseEvent> {
+    let first = catch_up.missed.then(|| missed(None));
+    futures::stream::iter(
+        first
+            .into_iter()
+            .chain(catch_up.notifications.iter().map(sse_event).collect::<Vec<_>>()),
+    )
+}
+
+/// Notifications as they happen, but those `sent` in the catch-up.
+fn live(subscription: Subscription, sent: HashSet<String>) -> impl Stream<Item = SseEvent> {
+    futures::stream::unfold((subscription, sent), |(mut subscription, sent)| async move {
+        loop {
+            let event = match subscription.next().await {
+                Next::Notification(n) if sent.contains(&n.id) => continue,
+                Next::Notification(n) => sse_event(&n),
+                Next::Missed(count) => missed(Some(count)),
+                Next::Closed => return None,
+            };
+            return Some((event, (subscription, sent)));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -78,6 +119,8 @@ mod tests {
     fn each_notice_has_its_event_name_and_data() {
         let post_id = Uuid::nil();
         let n = |notice| Notification {
+            id: "1:imagegram.images:0:7".into(),
+            at_ms: 1,
             recipient: "ann".into(),
             post_id,
             notice,

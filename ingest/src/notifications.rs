@@ -3,6 +3,13 @@
 //! post, whichever processor or gateway did the work. Each notification has
 //! one recipient (the post's creator) and reaches only that user's
 //! subscriptions: `GET /v1/events` and `POST /v1/posts?wait=`.
+//!
+//! Each notification's id is the place of its record in the log (append
+//! time, topic, partition, offset), the same on every gateway, since each
+//! follows the whole log. Every gateway keeps each user's last
+//! [`REPLAY_COUNT`] notifications of the last [`REPLAY_AGE`], so a client
+//! that reconnects with `Last-Event-ID`, to this gateway or another, is
+//! told what it missed; past that window it is told that it missed some.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,9 +41,59 @@ pub enum Notice {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
+    /// Where its record sits in the log: `append-ms:topic:partition:offset`.
+    pub id: String,
+    /// When its record was appended, ms since the epoch.
+    pub at_ms: i64,
     pub recipient: String,
     pub post_id: Uuid,
     pub notice: Notice,
+}
+
+/// Notifications kept per user for clients that reconnect.
+pub const REPLAY_COUNT: usize = 256;
+/// How long a notification is kept for clients that reconnect.
+pub const REPLAY_AGE: Duration = Duration::from_secs(600);
+/// Records of different partitions are not appended in timestamp order
+/// exactly; a catch-up reaches this far before the last id seen (the
+/// client drops repeats by id).
+const REPLAY_SLACK_MS: i64 = 5_000;
+
+/// The id of the notification from the record at `place` (pure).
+pub fn notification_id(at_ms: i64, topic: &str, partition: u32, offset: u64) -> String {
+    format!("{at_ms}:{topic}:{partition}:{offset}")
+}
+
+/// A user's recent notifications.
+#[derive(Default)]
+struct History {
+    kept: std::collections::VecDeque<Notification>,
+    /// Notifications appended up to this time may have been dropped.
+    forgotten_until_ms: i64,
+}
+
+impl History {
+    fn keep(&mut self, notification: Notification, now_ms: i64) {
+        self.kept.push_back(notification);
+        let too_old = now_ms - REPLAY_AGE.as_millis() as i64;
+        while self
+            .kept
+            .front()
+            .is_some_and(|n| self.kept.len() > REPLAY_COUNT || n.at_ms < too_old)
+        {
+            if let Some(dropped) = self.kept.pop_front() {
+                self.forgotten_until_ms = self.forgotten_until_ms.max(dropped.at_ms);
+            }
+        }
+    }
+}
+
+/// What a reconnecting client is told first.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CatchUp {
+    /// Some notifications since its last id may be gone.
+    pub missed: bool,
+    pub notifications: Vec<Notification>,
 }
 
 type Channels = Mutex<HashMap<String, broadcast::Sender<Notification>>>;
@@ -56,6 +113,15 @@ pub struct Notifications {
     /// loses its partitions mid-batch appends its result again, with the
     /// same derived event id), but each notification is sent once.
     told: Cache<Uuid, ()>,
+    /// Each user's recent notifications, for clients that reconnect.
+    histories: moka::sync::Cache<String, Arc<Mutex<History>>>,
+    /// When this gateway began following the log, ms since the epoch:
+    /// what came before, it never saw.
+    since_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    imagegram_schemas::now_us() / 1000
 }
 
 /// Notifications a listener may fall behind by before it misses some.
@@ -74,6 +140,11 @@ impl Notifications {
             channels: Arc::new(Mutex::new(HashMap::new())),
             owners: Cache::new(100_000),
             told: Cache::new(100_000),
+            histories: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(REPLAY_AGE)
+                .build(),
+            since_ms: now_ms(),
         });
         tokio::spawn(Arc::clone(&hub).run(reader, store, stop));
         Ok(hub)
@@ -100,7 +171,14 @@ impl Notifications {
             };
             for record in batch {
                 if let Ok(event) = decode(&record.value) {
-                    if let Some(notification) = self.notification_for(event, &*store).await {
+                    if let Some(mut notification) = self.notification_for(event, &*store).await {
+                        notification.at_ms = record.timestamp_ms;
+                        notification.id = notification_id(
+                            record.timestamp_ms,
+                            &record.topic,
+                            record.partition,
+                            record.offset,
+                        );
                         self.deliver(notification);
                     }
                 }
@@ -133,6 +211,8 @@ impl Notifications {
             _ => return None,
         };
         Some(Notification {
+            id: String::new(),
+            at_ms: 0,
             recipient,
             post_id,
             notice,
@@ -140,9 +220,6 @@ impl Notifications {
     }
 
     async fn owner_of(&self, post: Uuid, store: &dyn ReadModel) -> Option<String> {
-        if lock(&self.channels).is_empty() {
-            return None;
-        }
         if let Some(owner) = self.owners.get(&post).await {
             return Some(owner);
         }
@@ -160,11 +237,45 @@ impl Notifications {
     }
 
     fn deliver(&self, notification: Notification) {
+        let history = self
+            .histories
+            .get_with(notification.recipient.clone(), Default::default);
+        history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keep(notification.clone(), now_ms());
         let mut channels = lock(&self.channels);
         if let Some(sender) = channels.get(&notification.recipient) {
             if sender.send(notification.clone()).is_err() {
                 channels.remove(&notification.recipient);
             }
+        }
+    }
+
+    /// What `user` may have missed since the notification `last_id`:
+    /// those kept from then on (and a little before, see
+    /// [`REPLAY_SLACK_MS`]), and whether some may be gone.
+    pub fn since(&self, user: &str, last_id: &str) -> CatchUp {
+        let Some(last_ms) = last_id.split(':').next().and_then(|ms| ms.parse::<i64>().ok()) else {
+            return CatchUp {
+                missed: true,
+                notifications: Vec::new(),
+            };
+        };
+        let history = self.histories.get(user);
+        let history = history
+            .as_ref()
+            .map(|h| h.lock().unwrap_or_else(|p| p.into_inner()));
+        let forgotten = history.as_ref().map_or(0, |h| h.forgotten_until_ms);
+        let notifications = history
+            .iter()
+            .flat_map(|h| h.kept.iter())
+            .filter(|n| n.at_ms >= last_ms - REPLAY_SLACK_MS && n.id != last_id)
+            .cloned()
+            .collect();
+        CatchUp {
+            missed: last_ms < self.since_ms || last_ms < forgotten,
+            notifications,
         }
     }
 
@@ -230,5 +341,64 @@ impl Drop for Subscription {
         if channels.get(&self.user).is_some_and(|s| s.receiver_count() <= 1) {
             channels.remove(&self.user);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(since_ms: i64) -> Notifications {
+        Notifications {
+            channels: Arc::new(Mutex::new(HashMap::new())),
+            owners: Cache::new(10),
+            told: Cache::new(10),
+            histories: moka::sync::Cache::new(10),
+            since_ms,
+        }
+    }
+
+    fn published(at_ms: i64, offset: u64) -> Notification {
+        Notification {
+            id: notification_id(at_ms, "imagegram.images", 0, offset),
+            at_ms,
+            recipient: "ann".into(),
+            post_id: Uuid::nil(),
+            notice: Notice::Published,
+        }
+    }
+
+    #[test]
+    fn a_reconnecting_client_gets_what_came_after_its_last_id() {
+        let now = now_ms();
+        let hub = hub(now - 60_000);
+        for (i, at) in [now - 30_000, now - 20_000, now - 10_000].into_iter().enumerate() {
+            hub.deliver(published(at, i as u64));
+        }
+        let last = published(now - 20_000, 1).id;
+        let caught = hub.since("ann", &last);
+        assert!(!caught.missed);
+        let ids: Vec<_> = caught.notifications.iter().map(|n| n.id.clone()).collect();
+        assert_eq!(ids, [published(now - 10_000, 2).id]);
+        assert!(hub.since("bob", &last).notifications.is_empty());
+    }
+
+    #[test]
+    fn past_the_window_the_client_is_told_it_missed_some() {
+        let now = now_ms();
+        let hub = hub(now - 60_000);
+        let before_start = published(now - 120_000, 0).id;
+        assert!(
+            hub.since("ann", &before_start).missed,
+            "before this gateway followed the log"
+        );
+        assert!(hub.since("ann", "not-an-id").missed);
+        for offset in 0..(REPLAY_COUNT as u64 + 10) {
+            hub.deliver(published(now - 50_000 + offset as i64, offset));
+        }
+        let early = published(now - 50_000 + 3, 3).id;
+        let caught = hub.since("ann", &early);
+        assert!(caught.missed, "the user's oldest were dropped");
+        assert_eq!(caught.notifications.len(), REPLAY_COUNT);
     }
 }

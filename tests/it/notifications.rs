@@ -1,6 +1,7 @@
 //! `GET /v1/events`: each user hears about their own posts — published,
 //! failed, commented on by someone else — and nothing of anyone else's,
-//! on both infrastructures.
+//! on both infrastructures; a stream dropped and opened again with
+//! `Last-Event-ID` hears what happened meanwhile, through any gateway.
 
 use std::time::Duration;
 
@@ -13,17 +14,32 @@ use serde_json::Value;
 struct Events {
     bytes: futures::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
     buffer: String,
+    /// The `id:` of the last event read.
+    last_id: Option<String>,
+    /// Every id read: a catch-up is at least once, so repeats are dropped.
+    seen: std::collections::HashSet<String>,
 }
 
 impl Events {
     async fn open(app: &App, token: &str) -> Events {
-        let response = app
-            .client
-            .get(app.url("/v1/events"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("events");
+        Events::open_after(app, token, None).await
+    }
+
+    /// Opens the stream again, on `app`, as a reconnecting client does:
+    /// with `Last-Event-ID`, dropping events it already had.
+    async fn reopen(self, app: &App, token: &str) -> Events {
+        let mut events = Events::open_after(app, token, self.last_id.as_deref()).await;
+        events.seen = self.seen;
+        events
+    }
+
+    /// Opens the stream with `Last-Event-ID: last_id`.
+    async fn open_after(app: &App, token: &str, last_id: Option<&str>) -> Events {
+        let mut request = app.client.get(app.url("/v1/events")).bearer_auth(token);
+        if let Some(id) = last_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.expect("events");
         assert_eq!(response.status(), StatusCode::OK);
         let kind = response.headers()["content-type"]
             .to_str()
@@ -33,6 +49,8 @@ impl Events {
         Events {
             bytes: response.bytes_stream().map(|b| b.map(|b| b.to_vec())).boxed(),
             buffer: String::new(),
+            last_id: None,
+            seen: Default::default(),
         }
     }
 
@@ -49,6 +67,12 @@ impl Events {
                         .map(|v| v.trim_start().to_owned())
                 };
                 if let (Some(name), Some(data)) = (field("event:"), field("data:")) {
+                    if let Some(id) = field("id:") {
+                        if !self.seen.insert(id.clone()) {
+                            continue;
+                        }
+                        self.last_id = Some(id);
+                    }
                     return (name, serde_json::from_str(&data).expect("event data is JSON"));
                 }
                 continue;
@@ -131,7 +155,61 @@ async fn events_need_a_token(infra: Infra) {
     assert_eq!(response.headers()["content-type"], "application/problem+json");
 }
 
-on_both!(each_user_hears_about_their_own_posts, events_need_a_token);
+on_both!(
+    each_user_hears_about_their_own_posts,
+    events_need_a_token,
+    a_dropped_stream_hears_what_it_missed
+);
+
+/// A stream dropped after one event and opened again with its id hears
+/// what happened while it was away: a post converted, a comment. An id
+/// from before the window is told `missed`.
+async fn a_dropped_stream_hears_what_it_missed(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "a_dropped_stream_hears_what_it_missed") else {
+        return;
+    };
+    let (ann, bob) = (app.token("ann"), app.token("bob"));
+    let mut events = Events::open(&app, &ann).await;
+    let first = publish(&app, &ann, "before").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (name, _) = events.next().await;
+    assert_eq!(name, "post.published");
+    assert!(events.last_id.is_some(), "events carry an id");
+    // The connection drops; the client keeps what it had read.
+    drop(std::mem::replace(
+        &mut events.bytes,
+        futures::stream::empty().boxed(),
+    ));
+
+    let second = publish(&app, &ann, "while away").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        comment(&app, &bob, &first, "hello").await.status(),
+        StatusCode::CREATED
+    );
+    // The client opens the stream again with what it had read.
+    let mut events = events.reopen(&app, &ann).await;
+    let mut heard = Vec::new();
+    while heard.len() < 2 {
+        let (name, data) = events.next().await;
+        heard.push((name, data["post_id"].as_str().unwrap_or_default().to_owned()));
+    }
+    heard.sort();
+    assert_eq!(
+        heard,
+        [
+            ("comment.added".to_owned(), first),
+            ("post.published".to_owned(), second)
+        ]
+    );
+
+    let mut stale = Events::open_after(&app, &ann, Some("1000:imagegram.images:0:0")).await;
+    assert_eq!(stale.next().await.0, "missed");
+}
 
 /// The distributed mode: a post made through one gateway and converted by
 /// a converter process elsewhere is told on the uploader's stream held by
@@ -166,4 +244,18 @@ async fn streams_hear_of_work_done_by_other_processes() {
     let (name, data) = ann_events.next().await;
     assert_eq!(name, "comment.added", "{data}");
     assert_eq!(data["comment"]["content"], "from the other gateway");
+
+    // Dropped from gateway b, a post converted meanwhile, opened again on
+    // gateway a with the last id: the post's publication arrives.
+    drop(std::mem::replace(
+        &mut ann_events.bytes,
+        futures::stream::empty().boxed(),
+    ));
+    let away = publish(&cluster.gateways[a], &ann, "while away").await;
+    let mut ann_events = ann_events.reopen(&cluster.gateways[a], &ann).await;
+    let (name, data) = ann_events.next().await;
+    assert_eq!(
+        (name.as_str(), data["post_id"].as_str()),
+        ("post.published", away["id"].as_str())
+    );
 }
