@@ -228,6 +228,10 @@ pub struct HttpSettings {
     /// (per gateway; 0: no limit).
     #[arg(long, env = "IMAGEGRAM_READS_PER_MINUTE", default_value_t = 6000)]
     pub reads_per_minute: u32,
+    /// Development sign-in: the web client may ask for a token for any
+    /// name. Refused unless the listen address is loopback.
+    #[arg(long, env = "IMAGEGRAM_DEV_SIGN_IN", default_value_t = false)]
+    pub dev_sign_in: bool,
     /// Take the client's address from the last X-Forwarded-For entry (set
     /// it only behind a load balancer that adds one).
     #[arg(long, env = "IMAGEGRAM_TRUST_FORWARDED_FOR", default_value_t = false)]

@@ -283,9 +283,11 @@ async fn start_gateway(
     settings.advertise = http.advertise_url.clone().filter(|u| !u.is_empty());
     settings.feed_memory = http.feed_memory_mib.max(3).saturating_mul(1 << 20);
     settings.metrics = Some(metrics);
+    settings.dev_sign_in = http.dev_sign_in;
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;
     let local = listener.local_addr()?;
+    gateway.may_listen_on(local)?;
     tracing::info!(%local, "ingest gateway listening");
     // Where `imagegram rebuild` finds this server when it holds the embedded log.
     if let Err(e) = std::fs::write(

@@ -51,6 +51,10 @@ pub enum IngestError {
         #[source]
         source: reqwest::Error,
     },
+    /// Development sign-in hands a token to anyone who asks, so it is
+    /// refused on any address but loopback.
+    #[error("--dev-sign-in gives a token to anyone who asks, so it needs a loopback --listen address (127.0.0.1 or ::1)")]
+    DevSignInExposed,
     /// Something the code relies on did not hold: a bug, not an outage.
     #[error("{0}")]
     Broken(&'static str),
@@ -76,6 +80,7 @@ impl IngestError {
             | IngestError::Encode(_)
             | IngestError::Json(_)
             | IngestError::Task(_)
+            | IngestError::DevSignInExposed
             | IngestError::Broken(_) => false,
         }
     }

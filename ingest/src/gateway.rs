@@ -52,6 +52,9 @@ pub struct GatewaySettings {
     pub advertise: Option<String>,
     /// The process's metrics, served at `GET /metrics` when set.
     pub metrics: Option<imagegram_platform::metrics::Metrics>,
+    /// Development sign-in: a token for any name. Only for a gateway on
+    /// loopback; [`Gateway::serve`] refuses it on any other address.
+    pub dev_sign_in: bool,
 }
 
 impl GatewaySettings {
@@ -66,6 +69,7 @@ impl GatewaySettings {
             advertise: None,
             feed_memory: 384 << 20,
             metrics: None,
+            dev_sign_in: false,
         }
     }
 }
@@ -135,6 +139,7 @@ impl Gateway {
             shutdown: stop,
             probes: Arc::new(probes),
             metrics: settings.metrics,
+            dev_sign_in: settings.dev_sign_in,
         };
         crate::quotas::start_pruning(state.clone(), state.shutdown.clone());
         crate::orphans::start(state.clone(), state.shutdown.clone());
@@ -154,6 +159,9 @@ impl Gateway {
     /// it serves, it is announced in the gateway directory.
     pub async fn serve(&self, listener: TcpListener, stop: CancellationToken) -> Result<(), IngestError> {
         let local = listener.local_addr().ok();
+        if let Some(local) = local {
+            self.may_listen_on(local)?;
+        }
         match self.advertise.clone().or_else(|| local.and_then(reachable_url)) {
             Some(address) => {
                 let peers = self.state.peers.clone();
@@ -165,6 +173,15 @@ impl Gateway {
             ),
         }
         crate::connections::serve(listener, self.router(), self.connections, stop).await
+    }
+
+    /// Whether this gateway may serve on `local`: with development
+    /// sign-in, only on loopback.
+    pub fn may_listen_on(&self, local: std::net::SocketAddr) -> Result<(), IngestError> {
+        if self.state.dev_sign_in && !local.ip().is_loopback() {
+            return Err(IngestError::DevSignInExposed);
+        }
+        Ok(())
     }
 
     /// Sweeps orphaned blobs and abandoned writes now (it also runs every

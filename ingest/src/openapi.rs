@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         crate::health::readyz,
         crate::events::events,
         crate::admin::rebuild::rebuild,
+        crate::auth::dev::available,
+        crate::auth::dev::sign_in,
         crate::admin::replay::replay,
         crate::admin::inspect::status,
         crate::admin::inspect::dead_letters,

@@ -49,6 +49,8 @@ pub struct AppState {
     pub probes: Probes,
     /// The process's metrics, served at `/metrics` when set.
     pub metrics: Option<imagegram_platform::metrics::Metrics>,
+    /// Whether `POST /v1/dev/sign-in` hands out tokens (loopback only).
+    pub dev_sign_in: bool,
 }
 
 impl FromRef<AppState> for Auth {

@@ -9,7 +9,9 @@
 //! - `extract.rs`: the `User` and `Operator` extractors (401, 403).
 //! - `secret.rs`: the shared secret, from settings or the data dir.
 //! - `jwks.rs`: the provider's keys, cached by key id.
+//! - `dev.rs`: development sign-in, a token for any name (off by default).
 
+pub mod dev;
 mod extract;
 mod jwks;
 mod secret;
