@@ -24,7 +24,7 @@ use crate::views::timestamp;
 /// The SSE event for a notification: its name and JSON data.
 pub fn sse_of(notification: &Notification) -> (&'static str, serde_json::Value) {
     let post = notification.post_id;
-    match &notification.notice {
+    let (name, mut data) = match &notification.notice {
         Notice::Published => (
             "post.published",
             json!({ "post_id": post, "image_url": format!("/v1/images/{post}.jpg") }),
@@ -41,7 +41,10 @@ pub fn sse_of(notification: &Notification) -> (&'static str, serde_json::Value) 
                 "id": comment_id, "creator": creator, "content": content,
                 "created_at": timestamp(*created_at) } }),
         ),
-    }
+    };
+    // Sent back as `Imagegram-Consistency`, a read sees what this tells.
+    data["consistency"] = json!(notification.consistency);
+    (name, data)
 }
 
 /// Your notifications, as they happen.
@@ -121,6 +124,7 @@ mod tests {
         let n = |notice| Notification {
             id: "1:imagegram.images:0:7".into(),
             at_ms: 1,
+            consistency: "0.7.imagegram.images".into(),
             recipient: "ann".into(),
             post_id,
             notice,

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use imagegram_eventlog::{lag, EventLog, LogReader};
+use imagegram_eventlog::{lag, EventLog, LogReader, Position};
 use imagegram_readstore::ReadModel;
 use imagegram_schemas::{decode, topics, Event};
 use moka::future::Cache;
@@ -45,6 +45,10 @@ pub struct Notification {
     pub id: String,
     /// When its record was appended, ms since the epoch.
     pub at_ms: i64,
+    /// The read-your-writes token of its record: a read that sends it
+    /// sees what the notification tells (the read side follows the log a
+    /// moment behind the notifications).
+    pub consistency: String,
     pub recipient: String,
     pub post_id: Uuid,
     pub notice: Notice,
@@ -173,6 +177,11 @@ impl Notifications {
                 if let Ok(event) = decode(&record.value) {
                     if let Some(mut notification) = self.notification_for(event, &*store).await {
                         notification.at_ms = record.timestamp_ms;
+                        notification.consistency = crate::consistency::token(&Position::new(
+                            record.topic.to_string(),
+                            record.partition,
+                            record.offset,
+                        ));
                         notification.id = notification_id(
                             record.timestamp_ms,
                             &record.topic,
@@ -213,6 +222,7 @@ impl Notifications {
         Some(Notification {
             id: String::new(),
             at_ms: 0,
+            consistency: String::new(),
             recipient,
             post_id,
             notice,
@@ -362,6 +372,7 @@ mod tests {
         Notification {
             id: notification_id(at_ms, "imagegram.images", 0, offset),
             at_ms,
+            consistency: String::new(),
             recipient: "ann".into(),
             post_id: Uuid::nil(),
             notice: Notice::Published,
