@@ -47,6 +47,7 @@
 //! - `admin/`: operator actions and reads for the CLI when this process
 //!   holds the log: rebuild, replay, status, dead letters (operator token).
 //! - `views.rs`: JSON shapes; `openapi.rs`: `/openapi.json`.
+//! - `web.rs`: the web client at `/`, its files (`ingest/web/`) built in.
 //! - `request_id.rs`: `x-request-id` on every answer, in every log line
 //!   of the request and on the events it appends; `metrics.rs`: what the
 //!   gateway counts for `GET /metrics`.
@@ -86,6 +87,7 @@ mod state;
 pub mod tus;
 mod upload_stream;
 mod views;
+mod web;
 
 pub use auth::{load_or_create_secret, Auth, IdentityProvider, MIN_SECRET_BYTES};
 pub use connections::{serve as serve_router, ConnectionLimits};

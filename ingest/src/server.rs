@@ -15,13 +15,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::bearer_token;
+use crate::auth::{bearer_token, dev};
 use crate::health::{healthz, readyz};
 use crate::rate_limit::Reader;
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::{
-    admin, comments, events, feed, legacy, openapi, posts, problem, reads, request_id, tus, IngestError,
+    admin, comments, events, feed, legacy, openapi, posts, problem, reads, request_id, tus, web, IngestError,
 };
 
 /// Room for the multipart framing and the caption around a largest image.
@@ -60,10 +60,13 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
             delete(comments::delete_comment),
         )
         .route("/comment", post(legacy::comment))
+        .route("/", get(web::page))
+        .route("/web/{*file}", get(web::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/events", get(events::events))
         .route("/v1/admin/rebuild", post(admin::rebuild))
+        .route("/v1/dev/sign-in", get(dev::available).post(dev::sign_in))
         .route("/v1/admin/replay", get(admin::replay))
         .route("/v1/admin/status", get(admin::status))
         .route("/v1/admin/dead-letters", get(admin::dead_letters))

@@ -25,4 +25,5 @@ mod replay;
 mod serve;
 mod tus_js_client;
 mod uploads;
+mod web_client;
 mod write_path;
