@@ -54,6 +54,16 @@ try {
   await page.getByText("Signed in as").waitFor();
   check((await page.locator("#who-name").textContent()) === "ann", "signed in as ann");
 
+  step("a file that is not an image is refused before any upload");
+  await page.getByLabel("Choose a photo, or drop it here").setInputFiles({
+    name: "notes.png",
+    mimeType: "image/png",
+    buffer: Buffer.from("these are notes, not a picture"),
+  });
+  await page.getByRole("button", { name: "Post" }).click();
+  await page.getByText("That file is not a PNG, JPEG or BMP image.").waitFor();
+  check(!(await page.locator("#upload").isVisible()), "nothing was uploaded");
+
   step("post a photo; cut the network mid-upload, then restore it");
   // The first two 1 MiB chunks go through; then the network is cut (every
   // request to the upload fails) for a few seconds, and restored.
