@@ -10,6 +10,7 @@ mod gateways;
 mod migrate;
 mod queries;
 mod rebuild;
+mod request_batch;
 mod requests;
 pub(crate) mod store;
 mod uploads;

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use async_trait::async_trait;
 
-use super::store::{now_us, text_or_null, SqlStore};
+use super::request_batch::ClaimOf;
+use super::store::{now_us, SqlStore};
 use crate::{Claim, RequestRecords, StoreError};
 
 #[async_trait]
@@ -19,62 +20,13 @@ impl RequestRecords for SqlStore {
         hash: &str,
         lease: Duration,
     ) -> Result<Claim, StoreError> {
-        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
-        // A few rounds at most: a claim released or taken over between our
-        // statements is looked at again.
-        for _ in 0..3 {
-            let now = now_us();
-            let sql = format!(
-                "{} INTO idempotency_keys (actor, idem_key, request_hash, response, created_at, lease_until) \
-                 VALUES (?, ?, ?, NULL, ?, ?)",
-                self.dialect.insert_ignore()
-            );
-            let inserted = sqlx::query(&sql)
-                .bind(actor)
-                .bind(key)
-                .bind(hash)
-                .bind(now)
-                .bind(now + lease_us)
-                .execute(&self.pool)
-                .await?;
-            if inserted.rows_affected() == 1 {
-                return Ok(Claim::Fresh);
-            }
-            let row = sqlx::query(
-                "SELECT request_hash, response, lease_until FROM idempotency_keys WHERE actor = ? AND idem_key = ?",
-            )
-            .bind(actor)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-            let Some(row) = row else { continue };
-            let stored: String = row.try_get("request_hash")?;
-            let response = text_or_null(&row, "response")?;
-            let lease_until: i64 = row.try_get("lease_until")?;
-            match (stored == hash, response) {
-                (false, _) => return Ok(Claim::Conflict),
-                (true, Some(response)) => return Ok(Claim::Replay(response)),
-                (true, None) if lease_until > now => return Ok(Claim::InFlight),
-                (true, None) => {
-                    // Its holder died or vanished: take the claim over, unless
-                    // another retry did so first.
-                    let taken = sqlx::query(
-                        "UPDATE idempotency_keys SET lease_until = ? \
-                         WHERE actor = ? AND idem_key = ? AND response IS NULL AND lease_until = ?",
-                    )
-                    .bind(now + lease_us)
-                    .bind(actor)
-                    .bind(key)
-                    .bind(lease_until)
-                    .execute(&self.pool)
-                    .await?;
-                    if taken.rows_affected() == 1 {
-                        return Ok(Claim::Fresh);
-                    }
-                }
-            }
-        }
-        Ok(Claim::InFlight)
+        let claim = ClaimOf {
+            actor: actor.to_owned(),
+            key: key.to_owned(),
+            hash: hash.to_owned(),
+            lease,
+        };
+        self.batcher().claim(claim).await
     }
 
     async fn renew_request(&self, actor: &str, key: &str, lease: Duration) -> Result<(), StoreError> {
@@ -91,13 +43,7 @@ impl RequestRecords for SqlStore {
     }
 
     async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET response = ? WHERE actor = ? AND idem_key = ?")
-            .bind(response)
-            .bind(actor)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.batcher().complete(actor, key, response).await
     }
 
     async fn release_request(&self, actor: &str, key: &str) -> Result<(), StoreError> {

@@ -20,6 +20,9 @@ pub struct SqlStore {
     /// The read tables this store writes and reads: the live ones, or a
     /// rebuild's shadow tables (see `rebuild.rs`).
     pub(crate) tables: Tables,
+    /// The writer of idempotency claims and answers, in batches (started
+    /// with the first claim; shared by a rebuild's shadow store).
+    pub(crate) batch: std::sync::Arc<std::sync::OnceLock<super::request_batch::Batcher>>,
 }
 
 /// Names of the read tables.
@@ -41,6 +44,12 @@ impl Tables {
 }
 
 impl SqlStore {
+    /// The batch writer of idempotency claims and answers.
+    pub(crate) fn batcher(&self) -> &super::request_batch::Batcher {
+        self.batch
+            .get_or_init(|| super::request_batch::Batcher::start(self.pool.clone(), self.dialect))
+    }
+
     /// Connects to `mysql://…` or `sqlite://path` (created if missing) and
     /// runs pending migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
@@ -75,6 +84,7 @@ impl SqlStore {
             pool,
             dialect,
             tables: Tables::with_suffix(""),
+            batch: Default::default(),
         })
     }
 

@@ -138,6 +138,38 @@ pub async fn concurrent_claims_have_one_winner(stores: ReadStores) {
         }
     }
     assert_eq!(fresh, 1);
+
+    // Many keys at once, as a gateway under load claims them (claims and
+    // answers written together in batches): one winner per key, and once
+    // each winner's answer is in, every later claim replays it.
+    let keys: Vec<String> = (0..10).map(|_| Uuid::new_v4().to_string()).collect();
+    let mut tasks = Vec::new();
+    for key in keys.iter().flat_map(|k| std::iter::repeat_n(k.clone(), 6)) {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let got = claim(&*store, "bob", &key, "same", LEASE).await;
+            if got == Claim::Fresh {
+                store
+                    .complete_request("bob", &key, &format!("{{\"key\":\"{key}\"}}"))
+                    .await
+                    .expect("answer kept");
+            }
+            got
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        let got = t.await.expect("task");
+        assert!(matches!(got, Claim::Fresh | Claim::InFlight | Claim::Replay(_)), "{got:?}");
+        fresh += usize::from(got == Claim::Fresh);
+    }
+    assert_eq!(fresh, keys.len(), "one winner per key");
+    for key in &keys {
+        assert_eq!(
+            claim(&*store, "bob", key, "same", LEASE).await,
+            Claim::Replay(format!("{{\"key\":\"{key}\"}}"))
+        );
+    }
 }
 
 /// A claim whose lease ran out unanswered (its holder died or its client
