@@ -4,8 +4,9 @@
 # the user "bench") and leaves a 640x480 test image at $WORK/seed.png.
 start_imagegram() {
   local port=$1
-  cargo build --release -q
-  BIN=target/release/imagegram
+  # IMAGEGRAM_BENCH_BIN runs another build (an older one, to compare).
+  BIN=${IMAGEGRAM_BENCH_BIN:-target/release/imagegram}
+  [ -n "${IMAGEGRAM_BENCH_BIN:-}" ] || cargo build --release -q
   # One user and one address send everything: the rate limits are off.
   "$BIN" --data-dir "$WORK/data" --log-filter warn serve --listen "127.0.0.1:$port" \
     --comments-per-minute 0 --deletes-per-minute 0 --posts-per-minute 0 \

@@ -93,6 +93,7 @@ echo "| the same, each with an Idempotency-Key | $K | $(echo "$KEYED" | p99) |"
 echo "| SQLite INSERT, one row per fsynced transaction | $SQLITE | |"
 echo
 echo "imagegram / SQLite: $(python3 -c "print(round($P / $SQLITE, 2))") (with keys: $(python3 -c "print(round($K / $SQLITE, 2))"))"
+echo "keyed / plain: $(python3 -c "print(round($K / $P, 2))")"
 # Requests still in flight when wrk stops may be written without wrk
 # reading the answer, so the read model may hold a few more than acknowledged.
 echo "acknowledged: $ACKED, refused: $FAILED, in the read model: $COUNT"
