@@ -126,6 +126,7 @@ impl Gateway {
             blobs,
             read_model: model,
             requests,
+            answered: crate::idempotency::Answered::new(),
             uploads,
             auth,
             limits,

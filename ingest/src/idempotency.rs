@@ -10,6 +10,14 @@
 //! claim's lease while the work runs, then records the answer or, if the
 //! work failed, frees the key. A gateway that dies mid-request leaves a
 //! claim whose lease runs out, and the client's retry takes it over.
+//!
+//! The answer is recorded after the client has it, not before: waiting
+//! for that write (another commit of the read database) doubled a keyed
+//! request's time. Until it is in, this gateway answers retries from its
+//! memory of recent answers ([`Answered`]). If the gateway dies first, the
+//! claim's lease runs out and a retry runs the work again; the ids it
+//! derives from the key are the same, so the log's consumers drop the
+//! repeat and the answer names the same post or comment.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -143,12 +151,47 @@ impl IntoResponse for Earlier {
     }
 }
 
+/// This gateway's recent answers to keyed requests, by (user, key), with
+/// the request's digest: a retry that comes before the answer's record is
+/// written is answered from here.
+#[derive(Clone)]
+pub struct Answered(moka::sync::Cache<(String, String), Arc<(String, Stored)>>);
+
+impl Answered {
+    pub fn new() -> Self {
+        Answered(
+            moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(LEASE * 3)
+                .build(),
+        )
+    }
+
+    /// What an earlier request with `key` decided, if this gateway answered it lately.
+    fn earlier(&self, user: &str, key: &str, hash: &str) -> Option<Earlier> {
+        let answered = self.0.get(&(user.to_owned(), key.to_owned()))?;
+        let (stored_hash, stored) = &*answered;
+        Some(if stored_hash == hash {
+            Earlier::Replay(stored.clone())
+        } else {
+            Earlier::Conflict
+        })
+    }
+}
+
+impl Default for Answered {
+    fn default() -> Self {
+        Answered::new()
+    }
+}
+
 /// Runs `work` at most once for `user`'s `key` (see the module's doc).
 /// `hash` tells a retry from another request under the same key. The
 /// claim, the work and the answer's record all happen in a task of their
 /// own, so a client leaving at any point cannot strand a claim.
 pub async fn run_once<T, F>(
     store: Arc<dyn RequestRecords>,
+    answered: &Answered,
     user: &str,
     key: &str,
     hash: &str,
@@ -158,7 +201,11 @@ where
     T: Send + 'static,
     F: Future<Output = Result<(Stored, T), Problem>> + Send + 'static,
 {
+    if let Some(earlier) = answered.earlier(user, key, hash) {
+        return Ok(Guarded::Earlier(earlier));
+    }
     let (user, key, hash) = (user.to_owned(), key.to_owned(), hash.to_owned());
+    let answered = answered.clone();
     let guarded = async move {
         let claim = store.claim_request(&user, &key, &hash, LEASE).await?;
         if let Some(earlier) = earlier(claim)? {
@@ -166,7 +213,14 @@ where
         }
         match hold_while(&*store, &user, &key, AssertUnwindSafe(work).catch_unwind()).await {
             Ok(Ok((stored, extra))) => {
-                complete(&*store, &user, &key, &stored).await;
+                answered
+                    .0
+                    .insert((user.clone(), key.clone()), Arc::new((hash, stored.clone())));
+                // Recorded after the answer goes out (see the module's doc).
+                let id = crate::request_id::current();
+                let kept = stored.clone();
+                let record = async move { complete(&*store, &user, &key, &kept).await };
+                tokio::spawn(crate::request_id::carried(id, record).instrument(tracing::Span::current()));
                 Ok(Guarded::Ran(stored, extra))
             }
             Ok(Err(problem)) => {

@@ -28,6 +28,8 @@ pub struct AppState {
     pub read_model: Arc<dyn ReadModel>,
     /// Idempotency keys.
     pub requests: Arc<dyn RequestRecords>,
+    /// This gateway's recent answers to keyed requests.
+    pub answered: crate::idempotency::Answered,
     /// Resumable uploads' state.
     pub uploads: Arc<dyn UploadSessions>,
     pub auth: Auth,

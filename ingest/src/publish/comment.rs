@@ -34,7 +34,9 @@ pub async fn publish_comment(
     };
     match key {
         None => work.await.map(|(stored, ())| Guarded::Ran(stored, ())),
-        Some(key) => idempotency::run_once(state.requests.clone(), user, &key, &hash, work).await,
+        Some(key) => {
+            idempotency::run_once(state.requests.clone(), &state.answered, user, &key, &hash, work).await
+        }
     }
 }
 

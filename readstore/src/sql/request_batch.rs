@@ -11,7 +11,8 @@
 
 use std::time::Duration;
 
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Acquire, Any, AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::dialect::Dialect;
@@ -79,6 +80,8 @@ impl Batcher {
 }
 
 async fn write_batches(pool: AnyPool, dialect: Dialect, mut queue: mpsc::Receiver<Op>) {
+    // The batches' own connection, set up by `Dialect::claims_setup`.
+    let mut own: Option<PoolConnection<Any>> = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < MOST {
@@ -87,13 +90,15 @@ async fn write_batches(pool: AnyPool, dialect: Dialect, mut queue: mpsc::Receive
                 Err(_) => break,
             }
         }
-        match run_together(&pool, dialect, &batch).await {
+        match run_together(&pool, dialect, &mut own, &batch).await {
             Ok(outcomes) => {
                 for (op, outcome) in batch.into_iter().zip(outcomes) {
                     answer(op, Ok(outcome));
                 }
             }
             Err(e) => {
+                // The connection may be what broke: the next batch takes another.
+                own = None;
                 tracing::debug!(error = %e, requests = batch.len(), "a batch of claims failed; each runs by itself");
                 for op in batch {
                     let outcome = run_alone(&pool, dialect, &op).await;
@@ -107,8 +112,23 @@ async fn write_batches(pool: AnyPool, dialect: Dialect, mut queue: mpsc::Receive
 /// What one op came to: a claim's outcome, or nothing for an answer.
 type Outcome = Option<Claim>;
 
-async fn run_together(pool: &AnyPool, dialect: Dialect, batch: &[Op]) -> Result<Vec<Outcome>, StoreError> {
-    let mut tx = pool.begin().await?;
+async fn run_together(
+    pool: &AnyPool,
+    dialect: Dialect,
+    own: &mut Option<PoolConnection<Any>>,
+    batch: &[Op],
+) -> Result<Vec<Outcome>, StoreError> {
+    let conn = match own {
+        Some(conn) => conn,
+        None => {
+            let mut conn = pool.acquire().await?;
+            for statement in dialect.claims_setup() {
+                sqlx::query(statement).execute(&mut *conn).await?;
+            }
+            own.insert(conn)
+        }
+    };
+    let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for op in batch {
         outcomes.push(run_on(&mut tx, dialect, op).await?);

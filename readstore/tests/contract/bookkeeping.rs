@@ -160,7 +160,10 @@ pub async fn concurrent_claims_have_one_winner(stores: ReadStores) {
     let mut fresh = 0;
     for t in tasks {
         let got = t.await.expect("task");
-        assert!(matches!(got, Claim::Fresh | Claim::InFlight | Claim::Replay(_)), "{got:?}");
+        assert!(
+            matches!(got, Claim::Fresh | Claim::InFlight | Claim::Replay(_)),
+            "{got:?}"
+        );
         fresh += usize::from(got == Claim::Fresh);
     }
     assert_eq!(fresh, keys.len(), "one winner per key");
