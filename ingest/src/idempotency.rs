@@ -162,7 +162,7 @@ impl Answered {
         Answered(
             moka::sync::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(LEASE * 3)
+                .time_to_live(LEASE)
                 .build(),
         )
     }
@@ -219,7 +219,13 @@ where
                 // Recorded after the answer goes out (see the module's doc).
                 let id = crate::request_id::current();
                 let kept = stored.clone();
-                let record = async move { complete(&*store, &user, &key, &kept).await };
+                let record = async move {
+                    // Once stored, the store answers retries; until then
+                    // (or, if it failed, for a lease) this memory does.
+                    if complete(&*store, &user, &key, &kept).await {
+                        answered.0.invalidate(&(user, key));
+                    }
+                };
                 tokio::spawn(crate::request_id::carried(id, record).instrument(tracing::Span::current()));
                 Ok(Guarded::Ran(stored, extra))
             }
@@ -264,13 +270,21 @@ async fn hold_while<F: Future>(store: &dyn RequestRecords, user: &str, key: &str
 }
 
 /// Stores the answer for replays; a failure here only costs a replay.
-async fn complete(store: &dyn RequestRecords, user: &str, key: &str, stored: &Stored) {
+/// Whether it was stored.
+async fn complete(store: &dyn RequestRecords, user: &str, key: &str, stored: &Stored) -> bool {
     let text = match serde_json::to_string(stored) {
         Ok(text) => text,
-        Err(e) => return tracing::error!(error = %e, "could not serialise an idempotent answer"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise an idempotent answer");
+            return false;
+        }
     };
-    if let Err(e) = store.complete_request(user, key, &text).await {
-        tracing::warn!(error = %e, "could not store an idempotent answer");
+    match store.complete_request(user, key, &text).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store an idempotent answer");
+            false
+        }
     }
 }
 
