@@ -294,3 +294,29 @@ async fn release(store: &dyn RequestRecords, user: &str, key: &str) {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_answer_replays_for_the_same_request_only() {
+        let answered = Answered::new();
+        let stored = Stored {
+            status: 201,
+            location: None,
+            consistency: None,
+            body: serde_json::json!({"id": 1}),
+        };
+        answered
+            .0
+            .insert(("ann".into(), "k".into()), Arc::new(("same".into(), stored)));
+        assert!(matches!(answered.earlier("ann", "k", "same"), Some(Earlier::Replay(s)) if s.status == 201));
+        assert!(matches!(
+            answered.earlier("ann", "k", "other"),
+            Some(Earlier::Conflict)
+        ));
+        assert!(answered.earlier("bob", "k", "same").is_none());
+        assert!(answered.earlier("ann", "j", "same").is_none());
+    }
+}
