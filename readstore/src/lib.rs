@@ -31,6 +31,8 @@
 //! - `sql/queries.rs`: posts, comments and feed pages.
 //! - `sql/requests.rs`: idempotency keys and processed-event marks (the
 //!   [`RequestRecords`] implementation).
+//! - `sql/request_batch.rs`: idempotency claims and answers written in
+//!   batches, one transaction for all that arrive while the last commits.
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.
 //! - `sql/uploads.rs`: resumable uploads' state (the [`UploadSessions`]
 //!   implementation).
