@@ -7,6 +7,17 @@ start_imagegram() {
   # IMAGEGRAM_BENCH_BIN runs another build (an older one, to compare).
   BIN=${IMAGEGRAM_BENCH_BIN:-target/release/imagegram}
   [ -n "${IMAGEGRAM_BENCH_BIN:-}" ] || cargo build --release -q
+  # IMAGEGRAM_BENCH_DISTRIBUTED=1: on the test services (`./x services`),
+  # Kafka, MariaDB and moto's S3, with a topic prefix, database and bucket
+  # of this run's own.
+  if [ "${IMAGEGRAM_BENCH_DISTRIBUTED:-}" = 1 ]; then
+    local run=bench$(date +%s%N)
+    mysql -uimagegram -pimagegram -h127.0.0.1 -e "CREATE DATABASE $run"
+    export IMAGEGRAM_EVENT_LOG=kafka IMAGEGRAM_KAFKA_BROKERS=127.0.0.1:9092 IMAGEGRAM_TOPIC_PREFIX="$run."
+    export IMAGEGRAM_DATABASE_URL="mysql://imagegram:imagegram@127.0.0.1:3306/$run"
+    export IMAGEGRAM_BLOB_STORE=s3 IMAGEGRAM_S3_ENDPOINT=http://127.0.0.1:9000 IMAGEGRAM_S3_BUCKET="$run"
+    export IMAGEGRAM_S3_PATH_STYLE=true IMAGEGRAM_S3_ACCESS_KEY_ID=test IMAGEGRAM_S3_SECRET_ACCESS_KEY=test
+  fi
   # One user and one address send everything: the rate limits are off.
   "$BIN" --data-dir "$WORK/data" --log-filter warn serve --listen "127.0.0.1:$port" \
     --comments-per-minute 0 --deletes-per-minute 0 --posts-per-minute 0 \
