@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Upload to published through the whole service (`POST /v1/posts?wait=60`
+# on loopback, an idle server) against a bare `vipsthumbnail --size 600x600
+# --smartcrop centre` of the same file, each a whole process, in one run,
+# for a 12 MP JPEG, a 24 MP PNG and a 100 MB PNG that it makes itself.
+# Best of three rounds each; the ratio is the service's time over vips's.
+# Needs: a release build, curl, python3, vips and vipsthumbnail.
+#
+#   bash benches/publish_vs_vipsthumbnail.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=$(mktemp -d /tmp/imagegram-publish-bench.XXXXXX)
+APP_PORT=18092
+ROUNDS=${ROUNDS:-3}
+cleanup() {
+  [ -n "${APP_PID:-}" ] && kill "$APP_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+. benches/serve.sh
+start_imagegram "$APP_PORT"
+
+# A photograph-like 12 MP JPEG and 24 MP PNG (gradients and grain), and a
+# PNG of noise just under 100 MB (5,700 x 5,700).
+python3 - "$WORK" <<'PY'
+import os, struct, sys, zlib
+def png(path, w, h, rows, level):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + rows(y) for y in range(h))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
+        f.write(chunk(b"IDAT", zlib.compress(raw, level)) + chunk(b"IEND", b""))
+def grain(w):
+    def row(y):
+        noise = os.urandom(w * 3)
+        base = bytes((((x // 3) * 255 // w + y // 16 + (noise[x] & 15)) & 255) for x in range(w * 3))
+        return base
+    return row
+png(sys.argv[1] + "/24mp.png", 6000, 4000, grain(6000), 6)
+png(sys.argv[1] + "/12mp-source.png", 4000, 3000, grain(4000), 1)
+png(sys.argv[1] + "/100mb.png", 5700, 5700, lambda y: os.urandom(5700 * 3), 0)
+PY
+vips copy "$WORK/12mp-source.png" "$WORK/12mp.jpg[Q=90]"
+
+now() { date +%s.%N; }
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+echo
+echo "| image | file | whole service | vipsthumbnail | ratio |"
+echo "|---|---|---|---|---|"
+for image in 12mp.jpg 24mp.png 100mb.png; do
+  service=(); vips_s=()
+  for round in $(seq 1 "$ROUNDS"); do
+    t=$(curl -sf -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" \
+      -F caption="$image $round" -F image=@"$WORK/$image" "http://127.0.0.1:$APP_PORT/v1/posts?wait=60")
+    service+=("$t")
+    start=$(now)
+    vipsthumbnail --size 600x600 --smartcrop centre "$WORK/$image" -o "$WORK/thumb.jpg"
+    vips_s+=("$(python3 -c "print(round($(now) - $start, 3))")")
+  done
+  S=$(best "${service[@]}"); V=$(best "${vips_s[@]}")
+  echo "| $image | $(( $(stat -c %s "$WORK/$image") / 1000000 )) MB | $S s | $V s | $(python3 -c "print(round($S / $V, 2))") |"
+done
