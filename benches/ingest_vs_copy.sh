@@ -21,17 +21,7 @@ trap cleanup EXIT
 start_imagegram "$APP_PORT"
 BASE="http://127.0.0.1:$APP_PORT"
 
-# A PNG of noise just under 100 MB (5,700 x 5,700, 32.5 megapixels).
-python3 - "$WORK/big.png" <<'PY'
-import os, struct, sys, zlib
-w = h = 5700
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-raw = b"".join(b"\x00" + os.urandom(w * 3) for _ in range(h))
-with open(sys.argv[1], "wb") as f:
-    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
-    f.write(chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b""))
-PY
+noise_png "$WORK/big.png"
 SIZE=$(stat -c %s "$WORK/big.png")
 mbps() { python3 -c "print(round($SIZE / 1e6 / $1, 1))"; }
 now() { date +%s.%N; }

@@ -2,6 +2,7 @@
 # `imagegram serve` on 127.0.0.1:$1 with its data under $WORK/data. Sets
 # BIN, APP_PID (the caller's cleanup kills it), TOKEN (a bearer token for
 # the user "bench") and leaves a 640x480 test image at $WORK/seed.png.
+# Also: noise_png, the largest original, for the upload benchmarks.
 start_imagegram() {
   local port=$1
   # IMAGEGRAM_BENCH_BIN runs another build (an older one, to compare).
@@ -26,4 +27,19 @@ start_imagegram() {
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   TOKEN=$("$BIN" --data-dir "$WORK/data" token bench)
   vips xyz "$WORK/seed.png" 640 480 >/dev/null
+}
+
+# A PNG of noise just under 100 MB (5,700 x 5,700, 32.5 megapixels, stored
+# uncompressed): the largest original a post takes, at $1.
+noise_png() {
+  python3 - "$1" <<'PY'
+import os, struct, sys, zlib
+w = h = 5700
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+raw = b"".join(b"\x00" + os.urandom(w * 3) for _ in range(h))
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
+    f.write(chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b""))
+PY
 }
