@@ -10,17 +10,11 @@ cd "$(dirname "$0")/.."
 POSTS=${POSTS:-200}
 COMMENTS=${COMMENTS:-2000}
 DURATION=${DURATION:-10s}
-WORK=$(mktemp -d /tmp/imagegram-feed-bench.XXXXXX)
 APP_PORT=18080
 NGINX_PORT=18081
-cleanup() {
-  [ -n "${APP_PID:-}" ] && kill "$APP_PID" 2>/dev/null || true
-  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 . benches/serve.sh
+bench_work feed
 start_imagegram "$APP_PORT"
 echo "seeding $POSTS posts and $COMMENTS comments"
 for i in $(seq 1 "$POSTS"); do

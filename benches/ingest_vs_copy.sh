@@ -8,16 +8,11 @@
 #   bash benches/ingest_vs_copy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=$(mktemp -d /tmp/imagegram-ingest-bench.XXXXXX)
 APP_PORT=18091
 ROUNDS=${ROUNDS:-3}
-cleanup() {
-  [ -n "${APP_PID:-}" ] && kill "$APP_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 . benches/serve.sh
+bench_work ingest
 start_imagegram "$APP_PORT"
 BASE="http://127.0.0.1:$APP_PORT"
 

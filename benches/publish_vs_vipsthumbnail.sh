@@ -9,16 +9,11 @@
 #   bash benches/publish_vs_vipsthumbnail.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=$(mktemp -d /tmp/imagegram-publish-bench.XXXXXX)
 APP_PORT=18092
 ROUNDS=${ROUNDS:-3}
-cleanup() {
-  [ -n "${APP_PID:-}" ] && kill "$APP_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 . benches/serve.sh
+bench_work publish
 start_imagegram "$APP_PORT"
 
 # A photograph-like 12 MP JPEG and 24 MP PNG (gradients and grain), and

@@ -3,6 +3,22 @@
 # BIN, APP_PID (the caller's cleanup kills it), TOKEN (a bearer token for
 # the user "bench") and leaves a 640x480 test image at $WORK/seed.png.
 # Also: noise_png, the largest original, for the upload benchmarks.
+
+# A work dir for bench $1 in $WORK, removed on exit with the server and
+# any other process whose pid the bench left in $WORK/*.pid.
+bench_work() {
+  WORK=$(mktemp -d "/tmp/imagegram-$1-bench.XXXXXX")
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  [ -n "${APP_PID:-}" ] && kill "$APP_PID" 2>/dev/null || true
+  local pid
+  for pid in "$WORK"/*.pid; do
+    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+
 start_imagegram() {
   local port=$1
   # IMAGEGRAM_BENCH_BIN runs another build (an older one, to compare).

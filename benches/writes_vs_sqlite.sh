@@ -11,15 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
-WORK=$(mktemp -d /tmp/imagegram-writes-bench.XXXXXX)
 APP_PORT=18090
-cleanup() {
-  [ -n "${APP_PID:-}" ] && kill "$APP_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 . benches/serve.sh
+bench_work writes
 start_imagegram "$APP_PORT"
 POST=$(curl -sf -H "Authorization: Bearer $TOKEN" -F image=@"$WORK/seed.png" -F caption=bench \
   "http://127.0.0.1:$APP_PORT/v1/posts?wait=30" | sed 's/.*"id":"\([^"]*\)".*/\1/')
