@@ -6,6 +6,7 @@
 //! into one transaction and one fsync (group commit); readers use redb's MVCC
 //! snapshots and are woken when a commit lands.
 
+mod file;
 mod group;
 mod layout;
 mod reader;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 
 use crate::{Appended, EventLog, GroupReader, LogError, LogReader, Position, Record, TopicSpec};
 
+pub use file::open_whole;
 pub use layout::Durability;
 
 /// The embedded event log. Cheap to clone; all clones share one store.

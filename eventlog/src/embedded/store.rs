@@ -27,16 +27,18 @@ impl Store {
     pub(crate) fn open(dir: &Path, durability: Durability) -> Result<Self, LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::storage)?;
         let path = dir.join("log.redb");
-        if !path.exists() {
-            create_whole(&path)?;
-        }
-        let db = Arc::new(open_file(&path)?);
+        let db = super::file::open_whole(&path, |txn| {
+            txn.open_table(TOPICS)?;
+            txn.open_table(GROUP_OFFSETS)?;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            redb::Error::DatabaseAlreadyOpen => LogError::InUse(path.display().to_string()),
+            other => LogError::storage(other),
+        })?;
+        let db = Arc::new(db);
         let mut topics = HashMap::new();
         {
-            let txn = db.begin_write().map_err(LogError::storage)?;
-            txn.open_table(TOPICS).map_err(LogError::storage)?;
-            txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
-            txn.commit().map_err(LogError::storage)?;
             let read = db.begin_read().map_err(LogError::storage)?;
             let table = read.open_table(TOPICS).map_err(LogError::storage)?;
             for entry in table.iter().map_err(LogError::storage)? {
@@ -160,42 +162,4 @@ impl Drop for Store {
             let _ = thread.join();
         }
     }
-}
-
-/// Opens (or creates) the database file at `path`.
-fn open_file(path: &Path) -> Result<Database, LogError> {
-    Database::create(path).map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => LogError::InUse(path.display().to_string()),
-        other => LogError::storage(other),
-    })
-}
-
-/// Makes a new, empty log file at `path` so that it appears whole or not
-/// at all: built beside it, synced, then renamed into place. A process
-/// killed while redb wrote a new file's header used to leave a file that
-/// no later start could open ("not a redb database").
-fn create_whole(path: &Path) -> Result<(), LogError> {
-    let fresh = path.with_extension("redb.new");
-    match std::fs::remove_file(&fresh) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(LogError::storage(e)),
-    }
-    {
-        let db = open_file(&fresh)?;
-        let txn = db.begin_write().map_err(LogError::storage)?;
-        txn.open_table(TOPICS).map_err(LogError::storage)?;
-        txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
-        txn.commit().map_err(LogError::storage)?;
-    }
-    std::fs::File::open(&fresh)
-        .and_then(|f| f.sync_all())
-        .map_err(LogError::storage)?;
-    std::fs::rename(&fresh, path).map_err(LogError::storage)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(LogError::storage)?;
-    }
-    Ok(())
 }
