@@ -92,6 +92,7 @@ impl Gateway {
         let Ports { log, stores, blobs } = ports;
         let ReadStores {
             model,
+            keys,
             requests,
             uploads,
             gateways,
@@ -125,6 +126,7 @@ impl Gateway {
             log,
             blobs,
             read_model: model,
+            keys,
             requests,
             answered: crate::idempotency::Answered::new(),
             uploads,
@@ -142,6 +144,9 @@ impl Gateway {
             metrics: settings.metrics,
             dev_sign_in: settings.dev_sign_in,
         };
+        state
+            .answered
+            .record_every(Arc::clone(&state.keys), state.shutdown.clone());
         crate::quotas::start_pruning(state.clone(), state.shutdown.clone());
         crate::orphans::start(state.clone(), state.shutdown.clone());
         Ok(Gateway {
@@ -173,7 +178,10 @@ impl Gateway {
                  cannot forward pages of this one's feed snapshots, so its cursors work only here"
             ),
         }
-        crate::connections::serve(listener, self.router(), self.connections, stop).await
+        let served = crate::connections::serve(listener, self.router(), self.connections, stop).await;
+        // The drain is over: no answer comes after these.
+        self.state.answered.record(&*self.state.keys).await;
+        served
     }
 
     /// Whether this gateway may serve on `local`: with development

@@ -13,21 +13,23 @@
 //!
 //! The answer is recorded after the client has it, not before: waiting
 //! for that write (another commit of the read database) doubled a keyed
-//! request's time. Until it is in, this gateway answers retries from its
-//! memory of recent answers ([`Answered`]). If the gateway dies first, the
-//! claim's lease runs out and a retry runs the work again; the ids it
-//! derives from the key are the same, so the log's consumers drop the
-//! repeat and the answer names the same post or comment.
+//! request's time. Answers are recorded together, every
+//! [`RECORD_EVERY`], and at the end of the drain on shutdown; until then
+//! this gateway answers retries from its memory of recent answers
+//! ([`Answered`]), which keeps each for a lease. If the gateway dies
+//! first, the claim's lease runs out and a retry runs the work again; the
+//! ids it derives from the key are the same, so the log's consumers drop
+//! the repeat and the answer names the same post or comment.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
-use imagegram_readstore::{Claim, RequestRecords};
+use imagegram_readstore::{Answer, Claim, IdempotencyKeys};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
@@ -39,6 +41,11 @@ use crate::{IngestError, Problem};
 /// keys answer 409 for at most this long. It was 30 s; the kill -9 test
 /// showed a client stalled that long behind one key.
 pub const LEASE: Duration = Duration::from_secs(10);
+
+/// How often answers are recorded: one store write for all of them. One
+/// write (a task, a commit's share and a wake-up) for each keyed request
+/// was a tenth of its CPU time.
+pub const RECORD_EVERY: Duration = Duration::from_millis(50);
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY: usize = 255;
@@ -152,24 +159,79 @@ impl IntoResponse for Earlier {
 }
 
 /// This gateway's recent answers to keyed requests, by (user, key), with
-/// the request's digest: a retry that comes before the answer's record is
-/// written is answered from here.
+/// the request's digest, and those not yet recorded in the store.
 #[derive(Clone)]
-pub struct Answered(moka::sync::Cache<(String, String), Arc<(String, Stored)>>);
+pub struct Answered {
+    memory: moka::sync::Cache<(String, String), Arc<(String, Stored)>>,
+    unrecorded: Arc<Mutex<Vec<Answer>>>,
+}
 
 impl Answered {
+    /// An empty memory; see [`Answered::record_every`].
     pub fn new() -> Self {
-        Answered(
-            moka::sync::Cache::builder()
+        Answered {
+            memory: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(LEASE)
                 .build(),
-        )
+            unrecorded: Arc::default(),
+        }
+    }
+
+    /// Records the answers in `keys` every [`RECORD_EVERY`] until `stop`.
+    /// The gateway records what is left once its drain ends.
+    pub fn record_every(&self, keys: Arc<dyn IdempotencyKeys>, stop: tokio_util::sync::CancellationToken) {
+        let answered = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RECORD_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => answered.record(&*keys).await,
+                    _ = stop.cancelled() => return,
+                }
+            }
+        });
+    }
+
+    /// Stores every answer not yet stored; a failure costs only replays
+    /// (see the module's doc).
+    pub async fn record(&self, keys: &dyn IdempotencyKeys) {
+        let answers = match self.unrecorded.lock() {
+            Ok(mut unrecorded) => std::mem::take(&mut *unrecorded),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        if answers.is_empty() {
+            return;
+        }
+        if let Err(e) = keys.complete_requests(&answers).await {
+            tracing::warn!(error = %e, answers = answers.len(), "could not store idempotent answers");
+        }
+    }
+
+    /// Keeps the answer to `user`'s `key` for its retries, and for the
+    /// next record.
+    fn remember(&self, user: String, key: String, hash: String, stored: &Stored) {
+        match serde_json::to_string(stored) {
+            Ok(response) => {
+                let answer = Answer {
+                    actor: user.clone(),
+                    key: key.clone(),
+                    response,
+                };
+                match self.unrecorded.lock() {
+                    Ok(mut unrecorded) => unrecorded.push(answer),
+                    Err(poisoned) => poisoned.into_inner().push(answer),
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not serialise an idempotent answer"),
+        }
+        self.memory.insert((user, key), Arc::new((hash, stored.clone())));
     }
 
     /// What an earlier request with `key` decided, if this gateway answered it lately.
     fn earlier(&self, user: &str, key: &str, hash: &str) -> Option<Earlier> {
-        let answered = self.0.get(&(user.to_owned(), key.to_owned()))?;
+        let answered = self.memory.get(&(user.to_owned(), key.to_owned()))?;
         let (stored_hash, stored) = &*answered;
         Some(if stored_hash == hash {
             Earlier::Replay(stored.clone())
@@ -190,7 +252,7 @@ impl Default for Answered {
 /// claim, the work and the answer's record all happen in a task of their
 /// own, so a client leaving at any point cannot strand a claim.
 pub async fn run_once<T, F>(
-    store: Arc<dyn RequestRecords>,
+    store: Arc<dyn IdempotencyKeys>,
     answered: &Answered,
     user: &str,
     key: &str,
@@ -213,20 +275,8 @@ where
         }
         match hold_while(&*store, &user, &key, AssertUnwindSafe(work).catch_unwind()).await {
             Ok(Ok((stored, extra))) => {
-                answered
-                    .0
-                    .insert((user.clone(), key.clone()), Arc::new((hash, stored.clone())));
                 // Recorded after the answer goes out (see the module's doc).
-                let id = crate::request_id::current();
-                let kept = stored.clone();
-                let record = async move {
-                    // Once stored, the store answers retries; until then
-                    // (or, if it failed, for a lease) this memory does.
-                    if complete(&*store, &user, &key, &kept).await {
-                        answered.0.invalidate(&(user, key));
-                    }
-                };
-                tokio::spawn(crate::request_id::carried(id, record).instrument(tracing::Span::current()));
+                answered.remember(user, key, hash, &stored);
                 Ok(Guarded::Ran(stored, extra))
             }
             Ok(Err(problem)) => {
@@ -254,7 +304,7 @@ fn earlier(claim: Claim) -> Result<Option<Earlier>, Problem> {
 }
 
 /// Awaits `work`, renewing the claim on `key` every third of a lease.
-async fn hold_while<F: Future>(store: &dyn RequestRecords, user: &str, key: &str, work: F) -> F::Output {
+async fn hold_while<F: Future>(store: &dyn IdempotencyKeys, user: &str, key: &str, work: F) -> F::Output {
     let mut work = std::pin::pin!(work);
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + LEASE / 3, LEASE / 3);
     loop {
@@ -269,27 +319,8 @@ async fn hold_while<F: Future>(store: &dyn RequestRecords, user: &str, key: &str
     }
 }
 
-/// Stores the answer for replays; a failure here only costs a replay.
-/// Whether it was stored.
-async fn complete(store: &dyn RequestRecords, user: &str, key: &str, stored: &Stored) -> bool {
-    let text = match serde_json::to_string(stored) {
-        Ok(text) => text,
-        Err(e) => {
-            tracing::error!(error = %e, "could not serialise an idempotent answer");
-            return false;
-        }
-    };
-    match store.complete_request(user, key, &text).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not store an idempotent answer");
-            false
-        }
-    }
-}
-
 /// Frees the key after a failed request, so the client's retry can run.
-async fn release(store: &dyn RequestRecords, user: &str, key: &str) {
+async fn release(store: &dyn IdempotencyKeys, user: &str, key: &str) {
     if let Err(e) = store.release_request(user, key).await {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }
@@ -308,9 +339,7 @@ mod tests {
             consistency: None,
             body: serde_json::json!({"id": 1}),
         };
-        answered
-            .0
-            .insert(("ann".into(), "k".into()), Arc::new(("same".into(), stored)));
+        answered.remember("ann".into(), "k".into(), "same".into(), &stored);
         assert!(matches!(answered.earlier("ann", "k", "same"), Some(Earlier::Replay(s)) if s.status == 201));
         assert!(matches!(
             answered.earlier("ann", "k", "other"),
@@ -318,5 +347,10 @@ mod tests {
         ));
         assert!(answered.earlier("bob", "k", "same").is_none());
         assert!(answered.earlier("ann", "j", "same").is_none());
+        let unrecorded = answered.unrecorded.lock().expect("lock");
+        assert_eq!(unrecorded.len(), 1, "and it waits to be recorded");
+        assert_eq!(unrecorded[0].key, "k");
+        let kept: Stored = serde_json::from_str(&unrecorded[0].response).expect("json");
+        assert_eq!(kept.body, stored.body);
     }
 }

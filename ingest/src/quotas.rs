@@ -116,7 +116,7 @@ async fn prune(state: &AppState) {
     let now = imagegram_schemas::now_us();
     let before = |retention: Duration| now - i64::try_from(retention.as_micros()).unwrap_or(i64::MAX / 2);
     match state
-        .requests
+        .keys
         .prune_requests(before(state.quotas.idempotency_retention))
         .await
     {

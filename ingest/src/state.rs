@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::EventLog;
-use imagegram_readstore::{ReadModel, RequestRecords, UploadSessions};
+use imagegram_readstore::{IdempotencyKeys, ReadModel, RequestRecords, UploadSessions};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
@@ -27,6 +27,8 @@ pub struct AppState {
     /// The read tables (posts, comments, feed, projection positions).
     pub read_model: Arc<dyn ReadModel>,
     /// Idempotency keys.
+    pub keys: Arc<dyn IdempotencyKeys>,
+    /// Daily upload bytes (a quota).
     pub requests: Arc<dyn RequestRecords>,
     /// This gateway's recent answers to keyed requests.
     pub answered: crate::idempotency::Answered,

@@ -5,6 +5,12 @@ use thiserror::Error;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The embedded mode's idempotency keys file (redb).
+    #[error("idempotency keys file: {0}")]
+    KeyFile(#[source] std::sync::Arc<redb::Error>),
+    /// The keys file's writer thread is gone (the store is closing).
+    #[error("the idempotency keys writer has stopped")]
+    WriterStopped,
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use mysql://… or sqlite://…")]
@@ -28,6 +34,9 @@ impl StoreError {
         match self {
             StoreError::Database(e) => database_may_recover(e),
             StoreError::Conflict(_) | StoreError::MigrationLock(_) => true,
+            // The disk may come back; a bad file will not.
+            StoreError::KeyFile(e) => matches!(**e, redb::Error::Io(_)),
+            StoreError::WriterStopped => false,
             StoreError::Migrate(_) | StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) => false,
         }
     }

@@ -6,19 +6,21 @@
 //! a crash can never count an event twice), the gateway's idempotency keys
 //! and the processors' record of what they already did.
 //!
-//! Four ports, one per concern, so each caller depends on what it uses:
+//! Five ports, one per concern, so each caller depends on what it uses:
 //! [`ReadModel`] (projections write it, queries and the feed read it),
-//! [`RequestRecords`] (the gateway's idempotency keys, the processors'
-//! processed marks), [`UploadSessions`] (resumable uploads) and
-//! [`GatewayDirectory`] (where each gateway instance is reached).
-//! [`SqlStore`] implements all four for MySQL/MariaDB (distributed) and
-//! SQLite (embedded), one code path through `sqlx::Any` with the few
-//! statements that differ kept in `sql/dialect.rs`; [`ReadStores`] hands
-//! out one database's ports.
+//! [`IdempotencyKeys`] (the gateway's keyed requests), [`RequestRecords`]
+//! (the processors' processed marks, daily upload bytes),
+//! [`UploadSessions`] (resumable uploads) and [`GatewayDirectory`] (where
+//! each gateway instance is reached). [`SqlStore`] implements all five for
+//! MySQL/MariaDB (distributed) and SQLite, one code path through
+//! `sqlx::Any` with the few statements that differ kept in
+//! `sql/dialect.rs`. The embedded mode keeps its idempotency keys in a
+//! redb file instead ([`RedbKeys`]). [`ReadStores`] hands out the ports.
 //!
 //! ## Layout
-//! - `port/`: the four traits and what they return (`model.rs`,
-//!   `requests.rs`, `uploads.rs`, `gateways.rs`), and [`ReadStores`] (`mod.rs`).
+//! - `port/`: the five traits and what they return (`model.rs`,
+//!   `keys.rs`, `requests.rs`, `uploads.rs`, `gateways.rs`), and
+//!   [`ReadStores`] (`mod.rs`).
 //! - `sql/store.rs`: connecting, pragmas, table names, TEXT columns;
 //!   `sql/migrate.rs`: migrations (`migrations/<dialect>/`), finishing one
 //!   a crash cut short; `sql/mod.rs`: the read model's implementation.
@@ -29,10 +31,14 @@
 //!   pure), `comments.rs` and `comment_writes.rs` (the few multi-row
 //!   statements that carry the plan out).
 //! - `sql/queries.rs`: posts, comments and feed pages.
-//! - `sql/requests.rs`: idempotency keys and processed-event marks (the
+//! - `sql/keys.rs`: idempotency keys (the [`IdempotencyKeys`]
+//!   implementation); `sql/request_batch.rs`: their claims and answers
+//!   written in batches, one transaction for all that arrive while the last commits.
+//! - `sql/requests.rs`: processed-event marks and daily bytes (the
 //!   [`RequestRecords`] implementation).
-//! - `sql/request_batch.rs`: idempotency claims and answers written in
-//!   batches, one transaction for all that arrive while the last commits.
+//! - `redb_keys/`: the embedded mode's idempotency keys in `keys.redb`:
+//!   `mod.rs` (the [`RedbKeys`] handle), `writer.rs` (tables, and the one
+//!   thread that commits them in groups).
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.
 //! - `sql/uploads.rs`: resumable uploads' state (the [`UploadSessions`]
 //!   implementation).
@@ -41,11 +47,13 @@
 
 mod error;
 mod port;
+mod redb_keys;
 mod sql;
 
 pub use error::StoreError;
 pub use port::{
-    Advance, Applied, Claim, CommentState, CommentView, Counts, FeedKey, GatewayDirectory, PostStatus,
-    PostView, ReadModel, ReadStores, RequestRecords, Upload, UploadSessions,
+    Advance, Answer, Applied, Claim, CommentState, CommentView, Counts, FeedKey, GatewayDirectory,
+    IdempotencyKeys, PostStatus, PostView, ReadModel, ReadStores, RequestRecords, Upload, UploadSessions,
 };
+pub use redb_keys::RedbKeys;
 pub use sql::{Durability, SqlStore};

@@ -12,3 +12,20 @@ async fn sqlite() -> Option<ReadStores> {
 }
 
 read_contract_suite!(sqlite().await);
+
+/// Every port in one SQLite file, as `SqlStore` gives them: its own
+/// idempotency keys (in the embedded mode they are in `keys.redb`).
+mod one_file {
+    use super::contract;
+    use imagegram_readstore::{ReadStores, SqlStore};
+
+    async fn sqlite() -> Option<ReadStores> {
+        let dir = Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
+        let store = SqlStore::sqlite(&dir.path().join("all.db"))
+            .await
+            .expect("sqlite");
+        Some(ReadStores::of(store))
+    }
+
+    crate::read_contract_suite!(sqlite().await);
+}

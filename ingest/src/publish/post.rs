@@ -62,8 +62,7 @@ pub async fn publish_post(state: &AppState, posting: Posting) -> Result<Guarded<
         let (stored, outcomes) = work.await?;
         return Ok(Guarded::Ran(stored, outcomes));
     };
-    let guarded =
-        idempotency::run_once(state.requests.clone(), &state.answered, &user, &key, &hash, work).await;
+    let guarded = idempotency::run_once(state.keys.clone(), &state.answered, &user, &key, &hash, work).await;
     if !matches!(guarded, Ok(Guarded::Ran(..))) {
         let _ = state.blobs.delete(&landing).await;
     }

@@ -5,6 +5,7 @@
 //! all; [`ReadStores`] hands them out together.
 
 mod gateways;
+mod keys;
 mod model;
 mod requests;
 mod uploads;
@@ -12,32 +13,37 @@ mod uploads;
 use std::sync::Arc;
 
 pub use gateways::GatewayDirectory;
+pub use keys::{Answer, Claim, IdempotencyKeys};
 pub use model::{
     Advance, Applied, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadModel,
 };
-pub use requests::{Claim, RequestRecords};
+pub use requests::RequestRecords;
 pub use uploads::{Upload, UploadSessions};
 
 /// The ports of one read database.
 #[derive(Clone)]
 pub struct ReadStores {
     pub model: Arc<dyn ReadModel>,
+    pub keys: Arc<dyn IdempotencyKeys>,
     pub requests: Arc<dyn RequestRecords>,
     pub uploads: Arc<dyn UploadSessions>,
     pub gateways: Arc<dyn GatewayDirectory>,
 }
 
 impl ReadStores {
-    /// The embedded default, two SQLite files in `dir`: `read.db` holds
-    /// the read model, which the log rebuilds, and commits without waiting
-    /// for the disk; `state.db` holds what only it knows (idempotency keys,
-    /// processed marks, tus offsets, gateways) and waits for the disk on every commit.
+    /// The embedded default, three files in `dir`: `read.db` (SQLite)
+    /// holds the read model, which the log rebuilds, and commits without
+    /// waiting for the disk; `state.db` (SQLite) holds what only it knows
+    /// (processed marks, tus offsets, gateways) and waits for the disk on
+    /// every commit; `keys.redb` holds the idempotency keys (see `RedbKeys`).
     pub async fn embedded(dir: &std::path::Path) -> Result<Self, crate::StoreError> {
         use crate::{Durability, SqlStore};
         let model = SqlStore::sqlite_with(&dir.join("read.db"), Durability::Rebuildable).await?;
         let state = Arc::new(SqlStore::sqlite_with(&dir.join("state.db"), Durability::Full).await?);
+        let keys = crate::RedbKeys::open(&dir.join("keys.redb"))?;
         Ok(ReadStores {
             model: Arc::new(model),
+            keys: Arc::new(keys),
             requests: Arc::clone(&state) as Arc<dyn RequestRecords>,
             uploads: Arc::clone(&state) as Arc<dyn UploadSessions>,
             gateways: state,
@@ -45,10 +51,14 @@ impl ReadStores {
     }
 
     /// The ports of `store`, an adapter that implements them all.
-    pub fn of<S: ReadModel + RequestRecords + UploadSessions + GatewayDirectory + 'static>(store: S) -> Self {
+    pub fn of<S>(store: S) -> Self
+    where
+        S: ReadModel + IdempotencyKeys + RequestRecords + UploadSessions + GatewayDirectory + 'static,
+    {
         let store = Arc::new(store);
         ReadStores {
             model: Arc::clone(&store) as Arc<dyn ReadModel>,
+            keys: Arc::clone(&store) as Arc<dyn IdempotencyKeys>,
             requests: Arc::clone(&store) as Arc<dyn RequestRecords>,
             uploads: Arc::clone(&store) as Arc<dyn UploadSessions>,
             gateways: store,

@@ -58,19 +58,6 @@ impl Dialect {
         }
     }
 
-    /// What the connection that writes idempotency claims in batches runs
-    /// first. On SQLite it commits without waiting for the disk: a claim
-    /// lost to a power cut only lets a retry run its work again, and the
-    /// ids the work derives from the key make that repeat a no-op
-    /// downstream; waiting for an fsync before every keyed request's work
-    /// halved keyed writes. Everything else in `state.db` still waits.
-    pub fn claims_setup(self) -> &'static [&'static str] {
-        match self {
-            Dialect::MySql => &[],
-            Dialect::Sqlite => &["PRAGMA synchronous = NORMAL"],
-        }
-    }
-
     /// `INSERT` that skips rows whose key exists.
     pub fn insert_ignore(self) -> &'static str {
         match self {

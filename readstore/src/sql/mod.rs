@@ -7,6 +7,7 @@
 mod apply;
 mod dialect;
 mod gateways;
+mod keys;
 mod migrate;
 mod queries;
 mod rebuild;

@@ -1,8 +1,7 @@
 //! Idempotency claims and answers written in batches: every claim and
 //! answer that arrives while a batch commits goes into the next one, one
-//! transaction for all of them. On SQLite's `state.db`, which waits for
-//! the disk on every commit, that is one fsync for the batch instead of
-//! two for every keyed request: the log's group commit, for the keys.
+//! transaction for all of them: one commit for the batch instead of two
+//! for every keyed request, the log's group commit, for the keys.
 //!
 //! A batch runs each request's statements in order, so two claims of one
 //! key in one batch see each other (the second is told the first is in
@@ -17,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::dialect::Dialect;
 use super::store::{now_us, text_or_null};
-use crate::{Claim, StoreError};
+use crate::{Answer, Claim, StoreError};
 
 /// Requests in one batch at most.
 const MOST: usize = 512;
@@ -66,21 +65,30 @@ impl Batcher {
         answer.await.map_err(|_| gone())?
     }
 
-    pub(crate) async fn complete(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError> {
-        let (done, answer) = oneshot::channel();
-        let op = Op::Complete {
-            actor: actor.to_owned(),
-            key: key.to_owned(),
-            response: response.to_owned(),
-            done,
-        };
-        self.ops.send(op).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+    /// Stores `answers`: sent together, so they fold into as few
+    /// batches as the queue allows.
+    pub(crate) async fn complete(&self, answers: &[Answer]) -> Result<(), StoreError> {
+        let mut waiting = Vec::with_capacity(answers.len());
+        for answer in answers {
+            let (done, stored) = oneshot::channel();
+            let op = Op::Complete {
+                actor: answer.actor.clone(),
+                key: answer.key.clone(),
+                response: answer.response.clone(),
+                done,
+            };
+            self.ops.send(op).await.map_err(|_| gone())?;
+            waiting.push(stored);
+        }
+        for stored in waiting {
+            stored.await.map_err(|_| gone())??;
+        }
+        Ok(())
     }
 }
 
 async fn write_batches(pool: AnyPool, dialect: Dialect, mut queue: mpsc::Receiver<Op>) {
-    // The batches' own connection, set up by `Dialect::claims_setup`.
+    // The batches' own connection, kept from one batch to the next.
     let mut own: Option<PoolConnection<Any>> = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
@@ -120,13 +128,7 @@ async fn run_together(
 ) -> Result<Vec<Outcome>, StoreError> {
     let conn = match own {
         Some(conn) => conn,
-        None => {
-            let mut conn = pool.acquire().await?;
-            for statement in dialect.claims_setup() {
-                sqlx::query(statement).execute(&mut *conn).await?;
-            }
-            own.insert(conn)
-        }
+        None => own.insert(pool.acquire().await?),
     };
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());

@@ -1,60 +1,15 @@
-//! Idempotency keys (the gateway) and processed-event marks (the processors).
-
-use std::time::Duration;
+//! Processed-event marks and attempts (the processors) and daily bytes (a quota).
 
 use sqlx::Row;
 use uuid::Uuid;
 
 use async_trait::async_trait;
 
-use super::request_batch::ClaimOf;
 use super::store::{now_us, SqlStore};
-use crate::{Claim, RequestRecords, StoreError};
+use crate::{RequestRecords, StoreError};
 
 #[async_trait]
 impl RequestRecords for SqlStore {
-    async fn claim_request(
-        &self,
-        actor: &str,
-        key: &str,
-        hash: &str,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        let claim = ClaimOf {
-            actor: actor.to_owned(),
-            key: key.to_owned(),
-            hash: hash.to_owned(),
-            lease,
-        };
-        self.batcher().claim(claim).await
-    }
-
-    async fn renew_request(&self, actor: &str, key: &str, lease: Duration) -> Result<(), StoreError> {
-        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
-        sqlx::query(
-            "UPDATE idempotency_keys SET lease_until = ? WHERE actor = ? AND idem_key = ? AND response IS NULL",
-        )
-        .bind(now_us() + lease_us)
-        .bind(actor)
-        .bind(key)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError> {
-        self.batcher().complete(actor, key, response).await
-    }
-
-    async fn release_request(&self, actor: &str, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE actor = ? AND idem_key = ? AND response IS NULL")
-            .bind(actor)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn is_processed(&self, consumer: &str, event_id: Uuid) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 AS seen FROM processed_events WHERE consumer = ? AND event_id = ?")
             .bind(consumer)
@@ -76,18 +31,6 @@ impl RequestRecords for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    async fn prune_requests(&self, before: i64) -> Result<u64, StoreError> {
-        // A claim still held (its lease running, no answer yet) stays.
-        let pruned = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE created_at < ? AND (response IS NOT NULL OR lease_until < ?)",
-        )
-        .bind(before)
-        .bind(now_us())
-        .execute(&self.pool)
-        .await?;
-        Ok(pruned.rows_affected())
     }
 
     async fn prune_processed(&self, before: i64) -> Result<u64, StoreError> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegram_eventlog::Position;
-use imagegram_readstore::{Advance, Claim, ReadStores, RequestRecords, StoreError, Upload};
+use imagegram_readstore::{Advance, Claim, IdempotencyKeys, ReadStores, StoreError, Upload};
 use uuid::Uuid;
 
 use super::Events;
@@ -12,7 +12,7 @@ use super::Events;
 /// Longer than any test runs: a claim held this long stays in flight.
 const LEASE: Duration = Duration::from_secs(600);
 
-async fn claim(store: &dyn RequestRecords, user: &str, key: &str, hash: &str, lease: Duration) -> Claim {
+async fn claim(store: &dyn IdempotencyKeys, user: &str, key: &str, hash: &str, lease: Duration) -> Claim {
     store.claim_request(user, key, hash, lease).await.expect("claim")
 }
 
@@ -87,7 +87,7 @@ pub async fn a_second_projector_backs_off_and_applies_nothing(stores: ReadStores
 }
 
 pub async fn idempotency_claims(stores: ReadStores) {
-    let store = stores.requests;
+    let store = stores.keys;
     let key = Uuid::new_v4().to_string();
     assert_eq!(claim(&*store, "ann", &key, "h1", LEASE).await, Claim::Fresh);
     assert_eq!(claim(&*store, "ann", &key, "h1", LEASE).await, Claim::InFlight);
@@ -122,7 +122,7 @@ pub async fn idempotency_claims(stores: ReadStores) {
 }
 
 pub async fn concurrent_claims_have_one_winner(stores: ReadStores) {
-    let store = stores.requests;
+    let store = stores.keys;
     let key = Uuid::new_v4().to_string();
     let mut tasks = Vec::new();
     for _ in 0..12 {
@@ -178,7 +178,7 @@ pub async fn concurrent_claims_have_one_winner(stores: ReadStores) {
 /// A claim whose lease ran out unanswered (its holder died or its client
 /// left) is taken over by exactly one of the retries racing for it.
 pub async fn an_expired_claim_is_taken_over_once(stores: ReadStores) {
-    let store = stores.requests;
+    let store = stores.keys;
     let key = Uuid::new_v4().to_string();
     let ann_claims = |lease| {
         let (store, key) = (Arc::clone(&store), key.clone());
@@ -245,28 +245,49 @@ pub async fn processed_marks(stores: ReadStores) {
 /// Old answered keys and processed marks are pruned, a held claim is not;
 /// daily bytes add up per user and day; open uploads are counted.
 pub async fn pruning_and_quotas(stores: ReadStores) {
-    let (requests, uploads) = (stores.requests, stores.uploads);
+    let (keys, requests, uploads) = (stores.keys, stores.requests, stores.uploads);
     let later = imagegram_schemas::now_us() + 3_600_000_000;
-    let (held, answered) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
-    assert_eq!(claim(&*requests, "ann", &held, "h", LEASE).await, Claim::Fresh);
-    assert_eq!(
-        claim(&*requests, "ann", &answered, "h", LEASE).await,
-        Claim::Fresh
+    let (held, answered, lapsed, young) = (
+        Uuid::new_v4().to_string(),
+        Uuid::new_v4().to_string(),
+        Uuid::new_v4().to_string(),
+        Uuid::new_v4().to_string(),
     );
-    requests
-        .complete_request("ann", &answered, "{}")
+    assert_eq!(claim(&*keys, "ann", &held, "h", LEASE).await, Claim::Fresh);
+    assert_eq!(claim(&*keys, "ann", &answered, "h", LEASE).await, Claim::Fresh);
+    keys.complete_request("ann", &answered, "{}")
         .await
         .expect("complete");
-    assert_eq!(requests.prune_requests(later).await.expect("prune"), 1);
     assert_eq!(
-        claim(&*requests, "ann", &held, "h", LEASE).await,
+        claim(&*keys, "ann", &lapsed, "h", Duration::ZERO).await,
+        Claim::Fresh
+    );
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    assert_eq!(keys.prune_requests(later).await.expect("prune"), 2);
+    assert_eq!(
+        claim(&*keys, "ann", &held, "h", LEASE).await,
         Claim::InFlight,
         "a held claim stays"
     );
     assert_eq!(
-        claim(&*requests, "ann", &answered, "h", LEASE).await,
+        claim(&*keys, "ann", &answered, "h", LEASE).await,
         Claim::Fresh,
         "a pruned key is new"
+    );
+    assert_eq!(
+        claim(&*keys, "ann", &lapsed, "other", LEASE).await,
+        Claim::Fresh,
+        "so is a pruned claim whose lease ran out"
+    );
+    let now = imagegram_schemas::now_us();
+    assert_eq!(claim(&*keys, "ann", &young, "h", LEASE).await, Claim::Fresh);
+    keys.complete_request("ann", &young, "{}")
+        .await
+        .expect("complete");
+    assert_eq!(
+        keys.prune_requests(now - 1_000_000).await.expect("prune"),
+        0,
+        "keys made after the cut stay"
     );
 
     let event = Uuid::new_v4();

@@ -1,0 +1,71 @@
+//! Idempotency keys: the gateway's keyed requests, claimed before their
+//! work runs and answered after, so a retry gets the first answer.
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+
+/// The answer to claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First use: go ahead, then `complete_request`.
+    Fresh,
+    /// Seen with the same request: here is the stored answer.
+    Replay(String),
+    /// Seen with the same request, still being handled (its lease runs).
+    InFlight,
+    /// Seen with a different request.
+    Conflict,
+}
+
+/// The answer to a claimed request, to store for its retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub actor: String,
+    pub key: String,
+    /// The answer as the gateway replays it (JSON).
+    pub response: String,
+}
+
+/// Who holds which key, and what each answered.
+#[async_trait]
+pub trait IdempotencyKeys: Send + Sync {
+    /// Claims `(actor, key)` for a request whose body hashes to `hash`,
+    /// held for `lease`. A claim whose lease ran out without an answer (its
+    /// holder died or vanished) is taken over by the next claim: `Fresh`.
+    async fn claim_request(
+        &self,
+        actor: &str,
+        key: &str,
+        hash: &str,
+        lease: std::time::Duration,
+    ) -> Result<Claim, StoreError>;
+
+    /// Holds an unanswered claim for `lease` more from now.
+    async fn renew_request(
+        &self,
+        actor: &str,
+        key: &str,
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Stores the answers to claimed requests, all together.
+    async fn complete_requests(&self, answers: &[Answer]) -> Result<(), StoreError>;
+
+    /// Stores the answer to one claimed request.
+    async fn complete_request(&self, actor: &str, key: &str, response: &str) -> Result<(), StoreError> {
+        let answer = Answer {
+            actor: actor.to_owned(),
+            key: key.to_owned(),
+            response: response.to_owned(),
+        };
+        self.complete_requests(std::slice::from_ref(&answer)).await
+    }
+
+    /// Forgets a claim whose request failed, so a retry can run.
+    async fn release_request(&self, actor: &str, key: &str) -> Result<(), StoreError>;
+
+    /// Forgets idempotency keys made before `before` (µs since the epoch)
+    /// whose claim is not held; how many.
+    async fn prune_requests(&self, before: i64) -> Result<u64, StoreError>;
+}
