@@ -40,9 +40,19 @@ start_imagegram() {
     --comments-per-minute 0 --deletes-per-minute 0 --posts-per-minute 0 \
     --uploads-per-minute 0 --reads-per-minute 0 >"$WORK/app.log" 2>&1 &
   APP_PID=$!
+  echo "$APP_PID" >"$WORK/app.pid"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   TOKEN=$("$BIN" --data-dir "$WORK/data" token bench)
   vips xyz "$WORK/seed.png" 640 480 >/dev/null
+}
+
+# Stops the server start_imagegram started, and forgets its data, so the
+# next start begins from nothing.
+stop_imagegram() {
+  kill "$APP_PID" 2>/dev/null || true
+  wait "$APP_PID" 2>/dev/null || true
+  APP_PID=
+  rm -rf "$WORK/data" "$WORK/app.pid"
 }
 
 # A PNG of noise just under 100 MB (5,700 x 5,700, 32.5 megapixels, stored

@@ -15,9 +15,6 @@ APP_PORT=18090
 
 . benches/serve.sh
 bench_work writes
-start_imagegram "$APP_PORT"
-POST=$(curl -sf -H "Authorization: Bearer $TOKEN" -F image=@"$WORK/seed.png" -F caption=bench \
-  "http://127.0.0.1:$APP_PORT/v1/posts?wait=30" | sed 's/.*"id":"\([^"]*\)".*/\1/')
 
 # One wrk run posting comments; in the keyed run each request carries its own
 # Idempotency-Key, as a retrying app client sends. wrk gives every thread
@@ -41,26 +38,39 @@ request = function()
 end
 LUA
 }
-comment_lua 0 >"$WORK/plain.lua"
-comment_lua 1 >"$WORK/keyed.lua"
 
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
 p99() { sed -n 's/^ *99% *\(.*\)$/\1/p'; }
 total() { sed -n 's/^ *\([0-9]*\) requests in.*/\1/p'; }
 failed() { local n; n=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p'); echo "${n:-0}"; }
-run() { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$1" "http://127.0.0.1:$APP_PORT/"; }
-PLAIN=$(run "$WORK/plain.lua")
-KEYED=$(run "$WORK/keyed.lua")
-FAILED=$(( $(echo "$PLAIN" | failed) + $(echo "$KEYED" | failed) ))
-ACKED=$(( $(echo "$PLAIN" | total) + $(echo "$KEYED" | total) - FAILED ))
 
-# Every acknowledged comment reaches the read model (wait up to 60 s).
-COUNT=0
-for _ in $(seq 1 600); do
-  COUNT=$(curl -sf "http://127.0.0.1:$APP_PORT/v1/posts/$POST" | sed 's/.*"comment_count":\([0-9]*\).*/\1/')
-  [ "$COUNT" -ge "$ACKED" ] && break
-  sleep 0.1
-done
+# Each kind of write runs on a server of its own started from nothing, so
+# neither inherits the other's table or a projector still catching up:
+# run one after the other on one server, the second ran 7-10% slower,
+# whichever it was. Every acknowledged comment must reach the read model.
+# (Runs in a subshell: what it must tell besides wrk's output is in $WORK.)
+measure() {
+  start_imagegram "$APP_PORT"
+  POST=$(curl -sf -H "Authorization: Bearer $TOKEN" -F image=@"$WORK/seed.png" -F caption=bench \
+    "http://127.0.0.1:$APP_PORT/v1/posts?wait=30" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  comment_lua "$1" >"$WORK/comments.lua"
+  local out acked count=0
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/comments.lua" "http://127.0.0.1:$APP_PORT/")
+  acked=$(( $(echo "$out" | total) - $(echo "$out" | failed) ))
+  for _ in $(seq 1 600); do
+    count=$(curl -sf "http://127.0.0.1:$APP_PORT/v1/posts/$POST" | sed 's/.*"comment_count":\([0-9]*\).*/\1/')
+    [ "$count" -ge "$acked" ] && break
+    sleep 0.1
+  done
+  # Requests still in flight when wrk stops may be written without wrk
+  # reading the answer, so the read model may hold a few more than acknowledged.
+  echo "acknowledged: $acked, refused: $(echo "$out" | failed), in the read model: $count" >&2
+  [ "$count" -ge "$acked" ] || { echo "LOST: acknowledged writes missing from the read model" >&2; touch "$WORK/lost"; }
+  stop_imagegram
+  echo "$out"
+}
+PLAIN=$(measure 0)
+KEYED=$(measure 1)
 
 # The reference: the same rows inserted straight into SQLite, one durable
 # transaction each, for the same time, from one connection (SQLite takes
@@ -89,7 +99,4 @@ echo "| SQLite INSERT, one row per fsynced transaction | $SQLITE | |"
 echo
 echo "imagegram / SQLite: $(python3 -c "print(round($P / $SQLITE, 2))") (with keys: $(python3 -c "print(round($K / $SQLITE, 2))"))"
 echo "keyed / plain: $(python3 -c "print(round($K / $P, 2))")"
-# Requests still in flight when wrk stops may be written without wrk
-# reading the answer, so the read model may hold a few more than acknowledged.
-echo "acknowledged: $ACKED, refused: $FAILED, in the read model: $COUNT"
-[ "$COUNT" -ge "$ACKED" ] || { echo "LOST: acknowledged writes missing from the read model"; exit 1; }
+[ ! -e "$WORK/lost" ] || exit 1
