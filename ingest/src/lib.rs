@@ -130,7 +130,7 @@ pub mod fuzzing {
             return;
         };
         let landing = "staging/fuzz";
-        if crate::posts::receive(blobs, &mut multipart, landing, "image")
+        if crate::posts::receive(blobs, &mut multipart, landing, "image", true)
             .await
             .is_ok()
         {

@@ -82,7 +82,10 @@ pub async fn create(
         Some(_) => format!("staging/{}", Uuid::new_v4().simple()),
         None => original_key.clone(),
     };
-    let received = receive(&state.blobs, &mut multipart, &landing, file_part).await;
+    // Only a keyed request needs the image's digest (it tells a retry from
+    // another request); hashing 100 MB is a sixth of an upload's CPU.
+    let digest = key.is_some();
+    let received = receive(&state.blobs, &mut multipart, &landing, file_part, digest).await;
     let (image, caption, filename) = match received {
         Ok(parts) => parts,
         Err(problem) => {
@@ -121,6 +124,7 @@ pub(crate) async fn receive(
     multipart: &mut Multipart,
     landing: &str,
     file_part: &str,
+    digest: bool,
 ) -> Result<(StoredImage, String, Option<String>), Problem> {
     let bad = |detail: String| Problem::client(StatusCode::BAD_REQUEST, "bad-multipart", detail);
     let (mut image, mut caption, mut filename) = (None, String::new(), None);
@@ -128,7 +132,7 @@ pub(crate) async fn receive(
         match field.name() {
             Some(name) if name == file_part && image.is_none() => {
                 filename = field.file_name().map(|n| n.chars().take(255).collect());
-                image = Some(store_field(blobs, landing, field).await?);
+                image = Some(store_field(blobs, landing, field, digest).await?);
             }
             Some("caption") => {
                 caption = text_field(field, MAX_CAPTION_CHARS * 4, "caption").await?;

@@ -25,11 +25,12 @@ pub const MAX_IMAGE_BYTES: u64 = 104_857_600;
 pub struct StoredImage {
     pub format: ImageFormat,
     pub size: u64,
-    pub sha256: [u8; 32],
+    /// Its SHA-256, when it was asked for.
+    pub sha256: Option<[u8; 32]>,
 }
 
 enum PumpEnd {
-    Done(ImageFormat, [u8; 32]),
+    Done(ImageFormat, Option<[u8; 32]>),
     NotAnImage,
     /// The store stopped reading (it failed or the body is too large).
     StoreGone,
@@ -44,11 +45,13 @@ pub struct BodyError {
     pub detail: String,
 }
 
-/// Streams `field` to `key`. On any failure nothing is left at `key`.
+/// Streams `field` to `key`, with its SHA-256 if `digest`. On any failure
+/// nothing is left at `key`.
 pub async fn store_field(
     blobs: &Arc<dyn BlobStore>,
     key: &str,
     field: Field<'_>,
+    digest: bool,
 ) -> Result<StoredImage, Problem> {
     let chunks = futures::stream::unfold(field, |mut field| async move {
         match field.chunk().await {
@@ -63,21 +66,22 @@ pub async fn store_field(
             )),
         }
     });
-    store_stream(blobs, key, chunks).await
+    store_stream(blobs, key, chunks, digest).await
 }
 
-/// Streams `chunks` to `key`, deciding the format from the first bytes.
-/// On any failure nothing is left at `key`.
+/// Streams `chunks` to `key`, deciding the format from the first bytes,
+/// with their SHA-256 if `digest`. On any failure nothing is left at `key`.
 pub async fn store_stream(
     blobs: &Arc<dyn BlobStore>,
     key: &str,
     chunks: impl Stream<Item = Result<Bytes, BodyError>>,
+    digest: bool,
 ) -> Result<StoredImage, Problem> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let body: ByteStream = Box::pin(ReceiverStream::new(rx));
     let pump = async move {
         let mut chunks = std::pin::pin!(chunks);
-        let mut hasher = Sha256::new();
+        let mut hasher = digest.then(Sha256::new);
         let mut head = BytesMut::new();
         let mut format = None;
         loop {
@@ -89,7 +93,9 @@ pub async fn store_stream(
                     return PumpEnd::Body(e);
                 }
             };
-            hasher.update(&chunk);
+            if let Some(hasher) = hasher.as_mut() {
+                hasher.update(&chunk);
+            }
             let out = if format.is_some() {
                 chunk
             } else {
@@ -120,7 +126,7 @@ pub async fn store_stream(
         if !head.is_empty() && tx.send(Ok(head.freeze())).await.is_err() {
             return PumpEnd::StoreGone;
         }
-        PumpEnd::Done(format, hasher.finalize().into())
+        PumpEnd::Done(format, hasher.map(|h| h.finalize().into()))
     };
     let (pumped, stored) = tokio::join!(pump, blobs.put_stream(key, body, MAX_IMAGE_BYTES));
     match (pumped, stored) {

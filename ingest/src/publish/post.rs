@@ -56,12 +56,16 @@ impl Posting {
 /// request with the key came to (the staged image is then dropped).
 pub async fn publish_post(state: &AppState, posting: Posting) -> Result<Guarded<Subscription>, Problem> {
     let (user, key, landing) = (posting.user.clone(), posting.key.clone(), posting.landing.clone());
-    let hash = idempotency::request_hash(&[posting.caption.as_bytes(), &posting.image.sha256]);
+    let hash = (posting.image.sha256)
+        .map(|digest| idempotency::request_hash(&[posting.caption.as_bytes(), &digest]));
     let work = request_post(state.clone(), posting);
     let Some(key) = key else {
         let (stored, outcomes) = work.await?;
         return Ok(Guarded::Ran(stored, outcomes));
     };
+    let hash = hash.ok_or(crate::IngestError::Broken(
+        "a keyed upload was stored without its digest",
+    ))?;
     let guarded = idempotency::run_once(state.keys.clone(), &state.answered, &user, &key, &hash, work).await;
     if !matches!(guarded, Ok(Guarded::Ran(..))) {
         let _ = state.blobs.delete(&landing).await;

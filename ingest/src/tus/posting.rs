@@ -44,7 +44,7 @@ pub async fn make_post(
     let image = StoredImage {
         format,
         size,
-        sha256: chunks::identity(&sources),
+        sha256: Some(chunks::identity(&sources)),
     };
     let filename = protocol::text_value(&protocol::parse_metadata(&upload.metadata)?, "filename")?;
     let posting = Posting {
