@@ -1,11 +1,15 @@
 //! Blobs as files under a directory.
 
+mod batched;
+mod compose;
+
+use batched::BatchedFile;
+
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
 use crate::{validate_key, validate_prefix, BlobError, BlobStore, ByteStream, Listed};
@@ -24,6 +28,13 @@ impl FileStore {
         })
     }
 
+    /// Where a new object is written until it is whole.
+    fn new_partial(&self) -> PathBuf {
+        self.root
+            .join(".partial")
+            .join(uuid::Uuid::new_v4().simple().to_string())
+    }
+
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
         validate_key(key)?;
         Ok(self.root.join(key))
@@ -35,7 +46,7 @@ impl FileStore {
         mut body: ByteStream,
         limit: u64,
     ) -> Result<u64, BlobError> {
-        let mut file = tokio::fs::File::create(partial).await?;
+        let mut file = BatchedFile::create(partial).await?;
         let mut written = 0u64;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(BlobError::Body)?;
@@ -43,9 +54,9 @@ impl FileStore {
             if written > limit {
                 return Err(BlobError::TooLarge { limit });
             }
-            file.write_all(&chunk).await?;
+            file.push(chunk).await?;
         }
-        file.sync_all().await?;
+        file.sync().await?;
         Ok(written)
     }
 }
@@ -58,10 +69,7 @@ impl BlobStore for FileStore {
 
     async fn put_stream(&self, key: &str, body: ByteStream, limit: u64) -> Result<u64, BlobError> {
         let target = self.path(key)?;
-        let partial = self
-            .root
-            .join(".partial")
-            .join(uuid::Uuid::new_v4().simple().to_string());
+        let partial = self.new_partial();
         match self.write_partial(&partial, body, limit).await {
             Ok(size) => {
                 if let Some(parent) = target.parent() {
@@ -75,6 +83,15 @@ impl BlobStore for FileStore {
                 Err(e)
             }
         }
+    }
+
+    async fn compose(&self, sources: &[(String, u64)], to: &str) -> Result<u64, BlobError> {
+        let sources = sources
+            .iter()
+            .map(|(key, size)| Ok((key.clone(), self.path(key)?, *size)))
+            .collect::<Result<Vec<_>, BlobError>>()?;
+        let target = self.path(to)?;
+        compose::by_kernel_copy(sources, self.new_partial(), target).await
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, BlobError> {

@@ -1,0 +1,75 @@
+//! Writing a file from a stream of chunks in large writes.
+
+use std::io::Write;
+use std::path::Path;
+
+use bytes::Bytes;
+
+/// The bytes gathered for one write at least.
+const WRITE_SIZE: usize = 1 << 20;
+
+/// A file written from a stream of chunks. Chunks arrive at a few KiB;
+/// a tokio file copies each into its own buffer and makes one trip to the
+/// blocking pool for it. Here they are gathered, uncopied, into writes of
+/// 1 MiB or more, each written on the blocking pool while the next one
+/// gathers.
+pub(super) struct BatchedFile {
+    /// The file, unless a write has it.
+    idle: Option<std::fs::File>,
+    writing: Option<tokio::task::JoinHandle<std::io::Result<std::fs::File>>>,
+    gathered: Vec<Bytes>,
+    gathered_len: usize,
+}
+
+impl BatchedFile {
+    pub(super) async fn create(path: &Path) -> std::io::Result<Self> {
+        let file = tokio::fs::File::create(path).await?.into_std().await;
+        Ok(BatchedFile {
+            idle: Some(file),
+            writing: None,
+            gathered: Vec::new(),
+            gathered_len: 0,
+        })
+    }
+
+    pub(super) async fn push(&mut self, chunk: Bytes) -> std::io::Result<()> {
+        self.gathered_len += chunk.len();
+        self.gathered.push(chunk);
+        if self.gathered_len >= WRITE_SIZE {
+            self.write_gathered().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the write before, then starts writing what is gathered.
+    async fn write_gathered(&mut self) -> std::io::Result<()> {
+        let mut file = self.file().await?;
+        let chunks = std::mem::take(&mut self.gathered);
+        self.gathered_len = 0;
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            for chunk in &chunks {
+                file.write_all(chunk)?;
+            }
+            Ok(file)
+        }));
+        Ok(())
+    }
+
+    /// The file, once no write has it.
+    async fn file(&mut self) -> std::io::Result<std::fs::File> {
+        match (self.idle.take(), self.writing.take()) {
+            (Some(file), _) => Ok(file),
+            (None, Some(writing)) => writing.await.map_err(std::io::Error::other)?,
+            (None, None) => Err(std::io::Error::other("a failed write lost the file")),
+        }
+    }
+
+    /// Writes the rest, and waits until it is all on the disk.
+    pub(super) async fn sync(mut self) -> std::io::Result<()> {
+        self.write_gathered().await?;
+        let file = self.file().await?;
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
