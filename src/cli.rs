@@ -156,6 +156,7 @@ pub enum DlqAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ConsumerName {
     ImageConverter,
+    ImageConverterSmall,
     Projector,
     Notifier,
 }
@@ -166,6 +167,7 @@ impl ConsumerName {
         match name {
             None => Consumer::ALL.to_vec(),
             Some(ConsumerName::ImageConverter) => vec![Consumer::ImageConverter],
+            Some(ConsumerName::ImageConverterSmall) => vec![Consumer::SmallImageConverter],
             Some(ConsumerName::Projector) => vec![Consumer::Projector],
             Some(ConsumerName::Notifier) => vec![Consumer::Notifier],
         }

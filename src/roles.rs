@@ -10,7 +10,7 @@ use imagegram_platform::metrics::{BuildInfo, Metrics};
 use imagegram_platform::{PlatformError, Shutdown};
 use imagegram_processors::convert::{ConvertOptions, ResizeMode};
 use imagegram_processors::dead_letters::{self, Listed};
-use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
+use imagegram_processors::{ImageConverter, Lane, Runner, RunnerOptions};
 use imagegram_projections::{Projector, READ_MODEL};
 use imagegram_readstore::{ReadModel, ReadStores, RequestRecords};
 use imagegram_schemas::topics::Consumer;
@@ -217,22 +217,40 @@ fn start_processors(
         max_pixels: settings.max_megapixels.saturating_mul(1_000_000),
         ..ConvertOptions::default()
     };
-    let converter = Arc::new(ImageConverter::new(Arc::clone(blobs), options, workers));
-    let group = Consumer::ImageConverter.group();
-    let inputs = inputs_of(Consumer::ImageConverter);
-    let source = lag::Source::Group(group.to_owned());
-    lag::report(Arc::clone(log), group, inputs, source, shutdown.token());
-    // One group member per worker: members share the partitions, so
-    // conversions of different posts run side by side.
-    for _ in 0..workers {
-        let runner = Runner {
-            log: Arc::clone(log),
-            records: Arc::clone(records),
-            processor: converter.clone(),
-            options: RunnerOptions::default(),
+    for lane in Lane::ALL {
+        // The large lane gets a member and a conversion slot per worker:
+        // members share the partitions, so conversions of different posts
+        // run side by side. The small lane gets one of each besides, so a
+        // small original never waits for a large one's slot.
+        let parallel = match lane {
+            Lane::Large => workers,
+            Lane::Small => 1,
         };
-        let stop = shutdown.token();
-        roles.spawn(async move { Ok(runner.run(stop).await?) });
+        let converter = Arc::new(ImageConverter::new(
+            Arc::clone(blobs),
+            options.clone(),
+            parallel,
+            lane,
+        ));
+        let group = lane.consumer().group();
+        let source = lag::Source::Group(group.to_owned());
+        lag::report(
+            Arc::clone(log),
+            group,
+            inputs_of(lane.consumer()),
+            source,
+            shutdown.token(),
+        );
+        for _ in 0..parallel {
+            let runner = Runner {
+                log: Arc::clone(log),
+                records: Arc::clone(records),
+                processor: converter.clone(),
+                options: RunnerOptions::default(),
+            };
+            let stop = shutdown.token();
+            roles.spawn(async move { Ok(runner.run(stop).await?) });
+        }
     }
 }
 

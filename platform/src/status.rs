@@ -87,9 +87,11 @@ pub async fn gather(
     uploads: &dyn UploadSessions,
     projection: &str,
 ) -> Result<Status, PlatformError> {
-    let converters = Consumer::ImageConverter;
-    let group = lag::of_group(log, converters.group(), &inputs(converters)).await?;
-    let mut lags = by_topic(converters.group(), &group);
+    let mut lags = Vec::new();
+    for converters in [Consumer::ImageConverter, Consumer::SmallImageConverter] {
+        let group = lag::of_group(log, converters.group(), &inputs(converters)).await?;
+        lags.extend(by_topic(converters.group(), &group));
+    }
     let positions = model.positions(projection).await?;
     let projected = lag::of_positions(log, &inputs(Consumer::Projector), &positions).await?;
     lags.extend(by_topic(Consumer::Projector.group(), &projected));

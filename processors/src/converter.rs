@@ -10,6 +10,7 @@ use imagegram_schemas::{ids, ConversionFailed, Event, EventMeta, ImageConverted,
 use tokio::sync::Semaphore;
 
 use crate::convert::{convert, ConvertOptions};
+use crate::lanes::Lane;
 use crate::{Failure, Processor};
 use imagegram_schemas::now_us;
 
@@ -21,14 +22,18 @@ pub struct ImageConverter {
     options: ConvertOptions,
     /// Conversions at once: they are CPU-bound and run on blocking threads.
     slots: Arc<Semaphore>,
+    /// The originals this converter takes; it skips the others.
+    lane: Lane,
 }
 
 impl ImageConverter {
-    pub fn new(blobs: Arc<dyn BlobStore>, options: ConvertOptions, parallel: usize) -> Self {
+    /// A converter of `lane`'s originals, `parallel` at once.
+    pub fn new(blobs: Arc<dyn BlobStore>, options: ConvertOptions, parallel: usize, lane: Lane) -> Self {
         ImageConverter {
             blobs,
             options,
             slots: Arc::new(Semaphore::new(parallel.max(1))),
+            lane,
         }
     }
 
@@ -56,13 +61,16 @@ impl ImageConverter {
 #[async_trait]
 impl Processor for ImageConverter {
     fn consumer(&self) -> Consumer {
-        Consumer::ImageConverter
+        self.lane.consumer()
     }
 
     async fn handle(&self, event: &Event) -> Result<Vec<Event>, Failure> {
         let Event::UploadRequested(upload) = event else {
             return Ok(Vec::new());
         };
+        if Lane::of(u64::try_from(upload.byte_size).unwrap_or(u64::MAX)) != self.lane {
+            return Ok(Vec::new()); // the other lane's
+        }
         let started = std::time::Instant::now();
         let result = self.convert_upload(upload).await;
         crate::metrics::conversion(upload, &result, started.elapsed());

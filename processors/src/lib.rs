@@ -16,7 +16,8 @@
 //!   and orients; `png_rows.rs` decodes PNG row by row into `shrink.rs`'s box
 //!   accumulator; `jpeg.rs` decodes JPEG scaled in the DCT domain and encodes
 //!   (libjpeg-turbo); `resize.rs` does the final Lanczos pass.
-//! - `converter.rs`: the image-conversion processor around it.
+//! - `converter.rs`: the image-conversion processor around it;
+//!   `lanes.rs`: small originals in a lane of their own.
 //! - `dead_letters.rs`: `imagegram dlq list|replay`.
 //! - `runner.rs`: the consumer loop every processor runs in.
 //! - `metrics.rs`: conversions and dead letters, counted for `/metrics`.
@@ -26,9 +27,11 @@ pub mod convert;
 mod converter;
 pub mod dead_letters;
 mod error;
+mod lanes;
 pub mod metrics;
 mod runner;
 
 pub use converter::ImageConverter;
 pub use error::{Failure, ProcessorError};
+pub use lanes::{Lane, SMALL_ORIGINAL_BYTES};
 pub use runner::{Processor, Runner, RunnerOptions};

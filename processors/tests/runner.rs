@@ -9,7 +9,7 @@ use std::time::Duration;
 use imagegram_blobstore::keys;
 use imagegram_eventlog::{EventLog, Position, Record};
 use imagegram_processors::convert::ConvertOptions;
-use imagegram_processors::{ImageConverter, Runner, RunnerOptions};
+use imagegram_processors::{ImageConverter, Lane, Runner, RunnerOptions, SMALL_ORIGINAL_BYTES};
 use imagegram_schemas::topics::{self, Consumer};
 use imagegram_schemas::{decode, encode, Event, EventMeta, ImageFormat, UploadRequested};
 use tokio_util::sync::CancellationToken;
@@ -24,7 +24,12 @@ fn png() -> Vec<u8> {
     out.into_inner()
 }
 
+/// An upload of a small original (the small lane's).
 fn upload(post: Uuid) -> Event {
+    upload_of(post, 1)
+}
+
+fn upload_of(post: Uuid, byte_size: i64) -> Event {
     Event::UploadRequested(UploadRequested {
         meta: EventMeta {
             event_id: Uuid::new_v4(),
@@ -37,7 +42,7 @@ fn upload(post: Uuid) -> Event {
         caption: "c".into(),
         original_key: keys::original(post),
         format: ImageFormat::Png,
-        byte_size: 1,
+        byte_size,
         original_filename: None,
     })
 }
@@ -93,6 +98,7 @@ async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: im
         Arc::clone(&blobs),
         ConvertOptions::default(),
         2,
+        Lane::Small,
     ));
     let runner = Runner {
         log: Arc::clone(&log),
@@ -120,7 +126,7 @@ async fn duplicates_once_poison_to_the_dead_letters_and_on_to_the_next(stack: im
         let jpeg = blobs.get(&keys::image(post)).await.expect("served image stored");
         assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
     }
-    let letters = read_topic(&*log, Consumer::ImageConverter.dead_letter_topic().name, 1).await;
+    let letters = read_topic(&*log, Consumer::SmallImageConverter.dead_letter_topic().name, 1).await;
     assert_eq!(letters.len(), 1, "one dead letter");
     let Event::DeadLettered(letter) = &letters[0] else {
         panic!("a dead letter")
@@ -148,7 +154,7 @@ async fn attempts_that_killed_the_process_are_counted_across_restarts(stack: ima
     }
     let deadly_event = upload(deadly);
     // Three earlier processes began handling it and never came back.
-    let group = Consumer::ImageConverter.group();
+    let group = Consumer::SmallImageConverter.group();
     for _ in 0..3 {
         records
             .begin_attempt(group, deadly_event.meta().event_id)
@@ -170,6 +176,7 @@ async fn attempts_that_killed_the_process_are_counted_across_restarts(stack: ima
             Arc::clone(&blobs),
             ConvertOptions::default(),
             2,
+            Lane::Small,
         )),
         options: RunnerOptions::default(),
     };
@@ -178,7 +185,7 @@ async fn attempts_that_killed_the_process_are_counted_across_restarts(stack: ima
         let stop = stop.clone();
         async move { runner.run(stop).await }
     });
-    let letters = read_topic(&*log, Consumer::ImageConverter.dead_letter_topic().name, 1).await;
+    let letters = read_topic(&*log, Consumer::SmallImageConverter.dead_letter_topic().name, 1).await;
     assert_eq!(letters.len(), 1, "one dead letter: {letters:?}");
     let Event::DeadLettered(letter) = &letters[0] else {
         panic!("a dead letter")
@@ -195,7 +202,62 @@ async fn attempts_that_killed_the_process_are_counted_across_restarts(stack: ima
     running.await.expect("runner task").expect("runner stops cleanly");
 }
 
+/// The two lanes read every upload and each converts its own: a small
+/// original and a large one are each converted once, by their lane.
+async fn each_lane_converts_its_own_originals(stack: imagegram_testkit::Stack) {
+    let (log, records, blobs) = (stack.log, stack.stores.requests, stack.blobs);
+    let (small, large) = (Uuid::new_v4(), Uuid::new_v4());
+    for (post, size) in [(small, 1), (large, SMALL_ORIGINAL_BYTES as i64 + 1)] {
+        blobs
+            .put(&keys::original(post), png().into())
+            .await
+            .expect("original");
+        let event = upload_of(post, size);
+        log.append(
+            topics::UPLOADS.name,
+            vec![Record::new(event.key(), encode(&event).expect("encode"))],
+        )
+        .await
+        .expect("append");
+    }
+    let stop = CancellationToken::new();
+    let mut running = Vec::new();
+    for lane in Lane::ALL {
+        let runner = Runner {
+            log: Arc::clone(&log),
+            records: Arc::clone(&records),
+            processor: Arc::new(ImageConverter::new(
+                Arc::clone(&blobs),
+                ConvertOptions::default(),
+                1,
+                lane,
+            )),
+            options: RunnerOptions::default(),
+        };
+        let stop = stop.clone();
+        running.push(tokio::spawn(async move { runner.run(stop).await }));
+    }
+    let results = read_topic(&*log, topics::IMAGES.name, 2).await;
+    let mut converted: Vec<Uuid> = results
+        .iter()
+        .filter_map(|e| match e {
+            Event::ImageConverted(c) => Some(c.meta.post_id),
+            _ => None,
+        })
+        .collect();
+    converted.sort();
+    let mut expected = vec![small, large];
+    expected.sort();
+    assert_eq!(converted, expected, "each once: {results:?}");
+    assert_eq!(results.len(), 2, "nothing else: {results:?}");
+    stop.cancel();
+    for runner in running {
+        runner.await.expect("runner task").expect("runner stops cleanly");
+    }
+}
+
 imagegram_testkit::on_both_stacks!(
     duplicates_once_poison_to_the_dead_letters_and_on_to_the_next,
-    attempts_that_killed_the_process_are_counted_across_restarts
+    attempts_that_killed_the_process_are_counted_across_restarts,
+    each_lane_converts_its_own_originals
 );

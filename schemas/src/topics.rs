@@ -32,8 +32,11 @@ pub const COMMENTS: Topic = Topic {
 /// The consumers that read the log, each with a group name and a dead-letter topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumer {
-    /// Turns originals into the served JPEG.
+    /// Turns originals into the served JPEG: the lane of the large ones.
     ImageConverter,
+    /// The same for small originals, in a lane of their own, so that they
+    /// are not stuck behind large ones.
+    SmallImageConverter,
     /// Builds the read tables.
     Projector,
     /// Tells users what happened to their posts.
@@ -41,12 +44,18 @@ pub enum Consumer {
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 3] = [Consumer::ImageConverter, Consumer::Projector, Consumer::Notifier];
+    pub const ALL: [Consumer; 4] = [
+        Consumer::ImageConverter,
+        Consumer::SmallImageConverter,
+        Consumer::Projector,
+        Consumer::Notifier,
+    ];
 
     /// The consumer-group id, also the name used in dead letters.
     pub fn group(self) -> &'static str {
         match self {
             Consumer::ImageConverter => "imagegram.image-converter",
+            Consumer::SmallImageConverter => "imagegram.image-converter-small",
             Consumer::Projector => "imagegram.projector",
             Consumer::Notifier => "imagegram.notifier",
         }
@@ -56,6 +65,7 @@ impl Consumer {
     pub fn dead_letter_topic(self) -> Topic {
         let name = match self {
             Consumer::ImageConverter => "imagegram.dlq.image-converter",
+            Consumer::SmallImageConverter => "imagegram.dlq.image-converter-small",
             Consumer::Projector => "imagegram.dlq.projector",
             Consumer::Notifier => "imagegram.dlq.notifier",
         };
@@ -65,7 +75,7 @@ impl Consumer {
     /// The topics this consumer reads.
     pub fn inputs(self) -> &'static [Topic] {
         match self {
-            Consumer::ImageConverter => &[UPLOADS],
+            Consumer::ImageConverter | Consumer::SmallImageConverter => &[UPLOADS],
             Consumer::Projector => &[UPLOADS, IMAGES, COMMENTS],
             Consumer::Notifier => &[IMAGES, COMMENTS],
         }

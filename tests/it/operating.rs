@@ -407,7 +407,8 @@ async fn status_and_dead_letters_beside_a_running_server(infra: Infra) {
         String::from_utf8_lossy(&listed.stderr)
     );
     let lines = String::from_utf8_lossy(&listed.stdout).into_owned();
-    assert_eq!(lines.lines().count(), 2, "{lines}");
+    // Every reader of the uploads topic: both converter lanes and the projector.
+    assert_eq!(lines.lines().count(), 3, "{lines}");
     assert!(
         lines
             .lines()
