@@ -57,3 +57,23 @@ for image in 12mp.jpg 24mp.png 100mb.png; do
   S=$(best "${service[@]}"); V=$(best "${vips_s[@]}")
   echo "| $image | $(( $(stat -c %s "$WORK/$image") / 1000000 )) MB | $S s | $V s | $(python3 -c "print(round($S / $V, 2))") |"
 done
+
+# A small post right behind large ones: four 100 MB PNGs posted one after
+# another (each answered 202 once stored), then at once the 12 MP JPEG
+# with ?wait=60. Small originals have a conversion lane of their own
+# (processors/src/lanes.rs), so it must be published within 2x its idle time.
+publish_s() {
+  curl -sf -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" \
+    -F caption="$2" -F image=@"$WORK/$1" "http://127.0.0.1:$APP_PORT/v1/posts$3"
+}
+idle=(); behind=()
+for round in $(seq 1 "$ROUNDS"); do
+  sleep 3 # everything before is published
+  idle+=("$(publish_s 12mp.jpg "idle $round" '?wait=60')")
+  for n in 1 2 3 4; do publish_s 100mb.png "large $round.$n" '' >/dev/null; done
+  behind+=("$(publish_s 12mp.jpg "behind $round" '?wait=60')")
+done
+I=$(best "${idle[@]}"); W=$(printf '%s\n' "${behind[@]}" | sort -g | tail -1)
+echo
+echo "12 MP JPEG idle, best of $ROUNDS: $I s; right after four 100 MB PNGs, worst of $ROUNDS: $W s ($(python3 -c "print(round($W / $I, 2))")x idle)"
+echo "all rounds (s): idle ${idle[*]}; behind ${behind[*]}"

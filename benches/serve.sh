@@ -35,10 +35,11 @@ start_imagegram() {
     export IMAGEGRAM_BLOB_STORE=s3 IMAGEGRAM_S3_ENDPOINT=http://127.0.0.1:9000 IMAGEGRAM_S3_BUCKET="$run"
     export IMAGEGRAM_S3_PATH_STYLE=true IMAGEGRAM_S3_ACCESS_KEY_ID=test IMAGEGRAM_S3_SECRET_ACCESS_KEY=test
   fi
-  # One user and one address send everything: the rate limits are off.
+  # One user and one address send everything: the rate limits and the
+  # daily upload quota are off.
   "$BIN" --data-dir "$WORK/data" --log-filter warn serve --listen "127.0.0.1:$port" \
     --comments-per-minute 0 --deletes-per-minute 0 --posts-per-minute 0 \
-    --uploads-per-minute 0 --reads-per-minute 0 >"$WORK/app.log" 2>&1 &
+    --uploads-per-minute 0 --reads-per-minute 0 --daily-upload-bytes 0 >"$WORK/app.log" 2>&1 &
   APP_PID=$!
   echo "$APP_PID" >"$WORK/app.pid"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
