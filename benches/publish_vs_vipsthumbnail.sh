@@ -18,26 +18,9 @@ start_imagegram "$APP_PORT"
 
 # A photograph-like 12 MP JPEG and 24 MP PNG (gradients and grain), and
 # the largest original a post takes.
-python3 - "$WORK" <<'PY'
-import os, struct, sys, zlib
-def png(path, w, h, rows, level):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    raw = b"".join(b"\x00" + rows(y) for y in range(h))
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
-        f.write(chunk(b"IDAT", zlib.compress(raw, level)) + chunk(b"IEND", b""))
-def grain(w):
-    def row(y):
-        noise = os.urandom(w * 3)
-        base = bytes((((x // 3) * 255 // w + y // 16 + (noise[x] & 15)) & 255) for x in range(w * 3))
-        return base
-    return row
-png(sys.argv[1] + "/24mp.png", 6000, 4000, grain(6000), 6)
-png(sys.argv[1] + "/12mp-source.png", 4000, 3000, grain(4000), 1)
-PY
+photo_jpeg "$WORK/12mp.jpg"
+photo_png "$WORK/24mp.png" 6000 4000 6
 noise_png "$WORK/100mb.png"
-vips copy "$WORK/12mp-source.png" "$WORK/12mp.jpg[Q=90]"
 
 now() { date +%s.%N; }
 best() { printf '%s\n' "$@" | sort -g | head -1; }

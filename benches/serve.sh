@@ -56,6 +56,31 @@ stop_imagegram() {
   rm -rf "$WORK/data" "$WORK/app.pid"
 }
 
+# A photograph-like PNG (gradients and grain) at $1, $2 x $3 pixels,
+# deflated at level $4.
+photo_png() {
+  python3 - "$@" <<'PY'
+import os, struct, sys, zlib
+path, w, h, level = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def row(y):
+    noise = os.urandom(w * 3)
+    return bytes((((x // 3) * 255 // w + y // 16 + (noise[x] & 15)) & 255) for x in range(w * 3))
+raw = b"".join(b"\x00" + row(y) for y in range(h))
+with open(path, "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
+    f.write(chunk(b"IDAT", zlib.compress(raw, level)) + chunk(b"IEND", b""))
+PY
+}
+
+# A photograph-like 12 MP JPEG (4,000 x 3,000, quality 90) at $1.
+photo_jpeg() {
+  photo_png "$1.png" 4000 3000 1
+  vips copy "$1.png" "$1[Q=90]"
+  rm -f "$1.png"
+}
+
 # A PNG of noise just under 100 MB (5,700 x 5,700, 32.5 megapixels, stored
 # uncompressed): the largest original a post takes, at $1.
 noise_png() {
