@@ -18,6 +18,12 @@ pub enum Claim {
     Conflict,
 }
 
+/// A lease in µs, as every adapter stores it (past ~146,000 years, half
+/// of `i64::MAX`, so adding it to a time cannot overflow).
+pub(crate) fn lease_micros(lease: std::time::Duration) -> i64 {
+    i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2)
+}
+
 /// The answer to a claimed request, to store for its retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {

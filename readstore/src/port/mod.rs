@@ -13,6 +13,7 @@ mod uploads;
 use std::sync::Arc;
 
 pub use gateways::GatewayDirectory;
+pub(crate) use keys::lease_micros;
 pub use keys::{Answer, Claim, IdempotencyKeys};
 pub use model::{
     Advance, Applied, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadModel,

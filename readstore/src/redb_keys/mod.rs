@@ -81,10 +81,6 @@ impl Drop for RedbKeys {
     }
 }
 
-fn micros(lease: Duration) -> i64 {
-    i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2)
-}
-
 #[async_trait]
 impl IdempotencyKeys for RedbKeys {
     async fn claim_request(
@@ -98,7 +94,7 @@ impl IdempotencyKeys for RedbKeys {
             actor: actor.to_owned(),
             key: key.to_owned(),
             hash: hash.to_owned(),
-            lease_us: micros(lease),
+            lease_us: crate::port::lease_micros(lease),
         };
         match self.ask(action).await? {
             Outcome::Claimed(claim) => Ok(claim),
@@ -110,7 +106,7 @@ impl IdempotencyKeys for RedbKeys {
         self.done(Action::Renew {
             actor: actor.to_owned(),
             key: key.to_owned(),
-            lease_us: micros(lease),
+            lease_us: crate::port::lease_micros(lease),
         })
         .await
     }

@@ -29,7 +29,7 @@ impl IdempotencyKeys for SqlStore {
     }
 
     async fn renew_request(&self, actor: &str, key: &str, lease: Duration) -> Result<(), StoreError> {
-        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        let lease_us = crate::port::lease_micros(lease);
         sqlx::query(
             "UPDATE idempotency_keys SET lease_until = ? WHERE actor = ? AND idem_key = ? AND response IS NULL",
         )

@@ -177,7 +177,7 @@ fn answer(op: Op, outcome: Result<Outcome, StoreError>) {
 /// Claims a key: fresh, taken over from a holder whose lease ran out, or
 /// what an earlier request with it decides.
 async fn claim_on(conn: &mut AnyConnection, dialect: Dialect, claim: &ClaimOf) -> Result<Claim, StoreError> {
-    let lease_us = i64::try_from(claim.lease.as_micros()).unwrap_or(i64::MAX / 2);
+    let lease_us = crate::port::lease_micros(claim.lease);
     // A few rounds at most: a claim released or taken over between our
     // statements (outside a batch) is looked at again.
     for _ in 0..3 {
