@@ -17,7 +17,8 @@
 //! ## Layout
 //! - `port.rs`: the trait, the byte-stream type and key validation.
 //! - `keys.rs`: where originals and converted images live.
-//! - `files.rs`: the local-files adapter.
+//! - `files/`: the local-files adapter (`mod.rs`); `batched.rs` writes a
+//!   stream in 1 MiB writes; `compose.rs` joins parts by `copy_file_range`.
 //! - `s3/`: the S3 adapter (`mod.rs`) over a connected bucket (`bucket.rs`):
 //!   streaming uploads (`upload.rs`) and joins by server-side part copies
 //!   (`compose.rs`), both through one multipart writer (`multipart.rs`).
