@@ -83,13 +83,13 @@ impl Writer {
     }
 
     pub(super) fn run(self, mut queue: mpsc::Receiver<Op>) {
-        let mut last = Instant::now() - SPACING;
+        let mut last: Option<Instant> = None;
         while let Some(first) = queue.blocking_recv() {
             // Under load, wait out the spacing so that more ops share the commit.
-            if let Some(rest) = SPACING.checked_sub(last.elapsed()) {
+            if let Some(rest) = last.and_then(|last| SPACING.checked_sub(last.elapsed())) {
                 std::thread::sleep(rest);
             }
-            last = Instant::now();
+            last = Some(Instant::now());
             let mut batch = vec![first];
             while batch.len() < MOST {
                 match queue.try_recv() {
