@@ -128,7 +128,7 @@ impl Gateway {
             read_model: model,
             keys,
             requests,
-            answered: crate::idempotency::Answered::new(),
+            keyed: crate::idempotency::KeyedRequests::new(),
             uploads,
             auth,
             limits,
@@ -145,7 +145,7 @@ impl Gateway {
             dev_sign_in: settings.dev_sign_in,
         };
         state
-            .answered
+            .keyed
             .record_every(Arc::clone(&state.keys), state.shutdown.clone());
         crate::quotas::start_pruning(state.clone(), state.shutdown.clone());
         crate::orphans::start(state.clone(), state.shutdown.clone());
@@ -180,7 +180,7 @@ impl Gateway {
         }
         let served = crate::connections::serve(listener, self.router(), self.connections, stop).await;
         // The drain is over: no answer comes after these.
-        self.state.answered.record(&*self.state.keys).await;
+        self.state.keyed.record(&*self.state.keys).await;
         served
     }
 

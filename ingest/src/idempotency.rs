@@ -17,7 +17,7 @@
 //! request's time. Answers are recorded together, every
 //! [`RECORD_EVERY`], and at the end of the drain on shutdown; until then
 //! this gateway answers retries from its memory of recent answers
-//! ([`Answered`]), which keeps each for a lease. If the gateway dies
+//! ([`KeyedRequests`]), which keeps each for a lease. If the gateway dies
 //! first, the claim's lease runs out and a retry runs the work again; the
 //! ids it derives from the key are the same, so the log's consumers drop
 //! the repeat and the answer names the same post or comment.
@@ -164,7 +164,7 @@ impl IntoResponse for Earlier {
 /// recent answers by (user, key) with the request's digest, and the
 /// answers not yet recorded in the store.
 #[derive(Clone)]
-pub struct Answered {
+pub struct KeyedRequests {
     held: Arc<Mutex<HashSet<(String, String)>>>,
     memory: moka::sync::Cache<(String, String), Arc<(String, Stored)>>,
     unrecorded: Arc<Mutex<Vec<Answer>>>,
@@ -188,10 +188,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Answered {
-    /// An empty memory; see [`Answered::record_every`].
+impl KeyedRequests {
+    /// An empty memory; see [`KeyedRequests::record_every`].
     pub fn new() -> Self {
-        Answered {
+        KeyedRequests {
             held: Arc::default(),
             memory: moka::sync::Cache::builder()
                 .max_capacity(100_000)
@@ -205,15 +205,15 @@ impl Answered {
     /// the held claims' leases every third of a lease, until `stop`. The
     /// gateway records what is left once its drain ends.
     pub fn record_every(&self, keys: Arc<dyn IdempotencyKeys>, stop: tokio_util::sync::CancellationToken) {
-        let answered = self.clone();
+        let keyed = self.clone();
         tokio::spawn(async move {
             let mut record = tokio::time::interval(RECORD_EVERY);
             record.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + LEASE / 3, LEASE / 3);
             loop {
                 tokio::select! {
-                    _ = record.tick() => answered.record(&*keys).await,
-                    _ = renew.tick() => answered.renew(&*keys).await,
+                    _ = record.tick() => keyed.record(&*keys).await,
+                    _ = renew.tick() => keyed.renew(&*keys).await,
                     _ = stop.cancelled() => return,
                 }
             }
@@ -285,9 +285,9 @@ impl Answered {
     }
 }
 
-impl Default for Answered {
+impl Default for KeyedRequests {
     fn default() -> Self {
-        Answered::new()
+        KeyedRequests::new()
     }
 }
 
@@ -297,7 +297,7 @@ impl Default for Answered {
 /// own, so a client leaving at any point cannot strand a claim.
 pub async fn run_once<T, F>(
     store: Arc<dyn IdempotencyKeys>,
-    answered: &Answered,
+    keyed: &KeyedRequests,
     user: &str,
     key: &str,
     hash: &str,
@@ -307,23 +307,23 @@ where
     T: Send + 'static,
     F: Future<Output = Result<(Stored, T), Problem>> + Send + 'static,
 {
-    if let Some(earlier) = answered.earlier(user, key, hash) {
+    if let Some(earlier) = keyed.earlier(user, key, hash) {
         return Ok(Guarded::Earlier(earlier));
     }
     let (user, key, hash) = (user.to_owned(), key.to_owned(), hash.to_owned());
-    let answered = answered.clone();
+    let keyed = keyed.clone();
     let guarded = async move {
         let claim = store.claim_request(&user, &key, &hash, LEASE).await?;
         if let Some(earlier) = earlier(claim)? {
             return Ok(Guarded::Earlier(earlier));
         }
-        let holding = answered.hold(&user, &key);
+        let holding = keyed.hold(&user, &key);
         let done = AssertUnwindSafe(work).catch_unwind().await;
         drop(holding);
         match done {
             Ok(Ok((stored, extra))) => {
                 // Recorded after the answer goes out (see the module's doc).
-                answered.remember(user, key, hash, &stored);
+                keyed.remember(user, key, hash, &stored);
                 Ok(Guarded::Ran(stored, extra))
             }
             Ok(Err(problem)) => {
@@ -363,22 +363,22 @@ mod tests {
 
     #[test]
     fn a_remembered_answer_replays_for_the_same_request_only() {
-        let answered = Answered::new();
+        let keyed = KeyedRequests::new();
         let stored = Stored {
             status: 201,
             location: None,
             consistency: None,
             body: serde_json::json!({"id": 1}),
         };
-        answered.remember("ann".into(), "k".into(), "same".into(), &stored);
-        assert!(matches!(answered.earlier("ann", "k", "same"), Some(Earlier::Replay(s)) if s.status == 201));
+        keyed.remember("ann".into(), "k".into(), "same".into(), &stored);
+        assert!(matches!(keyed.earlier("ann", "k", "same"), Some(Earlier::Replay(s)) if s.status == 201));
         assert!(matches!(
-            answered.earlier("ann", "k", "other"),
+            keyed.earlier("ann", "k", "other"),
             Some(Earlier::Conflict)
         ));
-        assert!(answered.earlier("bob", "k", "same").is_none());
-        assert!(answered.earlier("ann", "j", "same").is_none());
-        let unrecorded = answered.unrecorded.lock().expect("lock");
+        assert!(keyed.earlier("bob", "k", "same").is_none());
+        assert!(keyed.earlier("ann", "j", "same").is_none());
+        let unrecorded = keyed.unrecorded.lock().expect("lock");
         assert_eq!(unrecorded.len(), 1, "and it waits to be recorded");
         assert_eq!(unrecorded[0].key, "k");
         let kept: Stored = serde_json::from_str(&unrecorded[0].response).expect("json");

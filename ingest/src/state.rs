@@ -30,8 +30,8 @@ pub struct AppState {
     pub keys: Arc<dyn IdempotencyKeys>,
     /// Daily upload bytes (a quota).
     pub requests: Arc<dyn RequestRecords>,
-    /// This gateway's recent answers to keyed requests.
-    pub answered: crate::idempotency::Answered,
+    /// This gateway's keyed requests: claims held, recent answers.
+    pub keyed: crate::idempotency::KeyedRequests,
     /// Resumable uploads' state.
     pub uploads: Arc<dyn UploadSessions>,
     pub auth: Auth,

@@ -34,9 +34,7 @@ pub async fn publish_comment(
     };
     match key {
         None => work.await.map(|(stored, ())| Guarded::Ran(stored, ())),
-        Some(key) => {
-            idempotency::run_once(state.keys.clone(), &state.answered, user, &key, &hash, work).await
-        }
+        Some(key) => idempotency::run_once(state.keys.clone(), &state.keyed, user, &key, &hash, work).await,
     }
 }
 

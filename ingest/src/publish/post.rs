@@ -66,7 +66,7 @@ pub async fn publish_post(state: &AppState, posting: Posting) -> Result<Guarded<
     let hash = hash.ok_or(crate::IngestError::Broken(
         "a keyed upload was stored without its digest",
     ))?;
-    let guarded = idempotency::run_once(state.keys.clone(), &state.answered, &user, &key, &hash, work).await;
+    let guarded = idempotency::run_once(state.keys.clone(), &state.keyed, &user, &key, &hash, work).await;
     if !matches!(guarded, Ok(Guarded::Ran(..))) {
         let _ = state.blobs.delete(&landing).await;
     }
