@@ -28,8 +28,9 @@
 //! - `partitioner.rs`: key → partition, murmur2 as Kafka's Java client does it.
 //! - `config.rs`: [`LogConfig`] and [`open`], which picks the adapter.
 //! - `embedded/`: the redb-backed log: `file.rs` (a new file appears
-//!   whole; the embedded idempotency keys use it too), `layout.rs` (tables and record
-//!   bytes), `writer.rs` (the group-commit thread), `store.rs` (the handle
+//!   whole), `layout.rs` (tables and record
+//!   bytes), `writer.rs` (the group-commit thread), `side.rs` (tables of
+//!   other components written in its commits), `store.rs` (the handle
 //!   the log and readers share), `reader.rs` (tailing reads), `group.rs`
 //!   (in-process consumer groups).
 //! - `kafka/`: the rdkafka-backed log (`producer.rs`, `reader.rs`, `admin.rs`).

@@ -86,4 +86,8 @@ impl EventLog for Metered {
     async fn check(&self) -> Result<(), LogError> {
         self.inner.check().await
     }
+
+    fn side_tables(&self) -> Option<crate::embedded::SideTables> {
+        self.inner.side_tables()
+    }
 }

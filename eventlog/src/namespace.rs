@@ -97,6 +97,10 @@ impl EventLog for Namespaced {
     async fn check(&self) -> Result<(), LogError> {
         self.inner.check().await
     }
+
+    fn side_tables(&self) -> Option<crate::embedded::SideTables> {
+        self.inner.side_tables()
+    }
 }
 
 struct Reader {

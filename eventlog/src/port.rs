@@ -141,6 +141,12 @@ pub trait EventLog: Send + Sync {
 
     /// Whether the log answers, for readiness checks.
     async fn check(&self) -> Result<(), LogError>;
+
+    /// The embedded log's file, for tables written in its commits (the
+    /// embedded idempotency keys); `None` for any other backend.
+    fn side_tables(&self) -> Option<crate::embedded::SideTables> {
+        None
+    }
 }
 
 /// Reads records in order within each partition.

@@ -1,5 +1,4 @@
-//! Opening a redb file so that a new one appears whole or not at all. Used
-//! by the log and by the embedded idempotency keys.
+//! Opening a redb file so that a new one appears whole or not at all.
 
 use std::path::Path;
 
@@ -10,7 +9,7 @@ use redb::{Database, WriteTransaction};
 /// into place: a process killed while redb wrote a new file's header used
 /// to leave a file that no later start could open ("not a redb database").
 /// Another process holding the file is `redb::Error::DatabaseAlreadyOpen`.
-pub fn open_whole(
+pub(crate) fn open_whole(
     path: &Path,
     tables: impl Fn(&WriteTransaction) -> Result<(), redb::TableError>,
 ) -> Result<Database, redb::Error> {

@@ -4,12 +4,15 @@
 //! topic list, and the consumer groups' committed positions. Writes go
 //! through one writer thread that folds every request waiting at that moment
 //! into one transaction and one fsync (group commit); readers use redb's MVCC
-//! snapshots and are woken when a commit lands.
+//! snapshots and are woken when a commit lands. Other components may keep
+//! tables of their own in the file, written in the same commits
+//! ([`SideTables`]).
 
 mod file;
 mod group;
 mod layout;
 mod reader;
+mod side;
 mod store;
 mod writer;
 
@@ -20,8 +23,8 @@ use async_trait::async_trait;
 
 use crate::{Appended, EventLog, GroupReader, LogError, LogReader, Position, Record, TopicSpec};
 
-pub use file::open_whole;
 pub use layout::Durability;
+pub use side::{Apply, Ended, SideTables, SideWrite};
 
 /// The embedded event log. Cheap to clone; all clones share one store.
 #[derive(Clone)]
@@ -97,5 +100,11 @@ impl EventLog for EmbeddedLog {
 
     async fn check(&self) -> Result<(), LogError> {
         self.store.check()
+    }
+
+    fn side_tables(&self) -> Option<SideTables> {
+        Some(SideTables {
+            store: Arc::clone(&self.store),
+        })
     }
 }

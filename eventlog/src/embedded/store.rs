@@ -6,7 +6,9 @@ use std::sync::{Arc, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use std::sync::mpsc;
+
+use tokio::sync::{oneshot, watch};
 
 use super::layout::{partition_table, Durability, GROUP_OFFSETS, TOPICS};
 use super::writer::{Reply, WriteOp, Writer};
@@ -15,7 +17,7 @@ use crate::{Appended, LogError, Position, Record, TopicSpec};
 
 pub(crate) struct Store {
     pub(crate) db: Arc<Database>,
-    writer: mpsc::UnboundedSender<WriteOp>,
+    writer: mpsc::Sender<WriteOp>,
     /// Joined on drop, so the file is closed when the last handle goes.
     writer_thread: Option<std::thread::JoinHandle<()>>,
     /// Bumped after every commit; readers wait on it.
@@ -47,7 +49,7 @@ impl Store {
             }
         }
         let topics = Arc::new(RwLock::new(topics));
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel();
         let (committed_tx, committed) = watch::channel(0);
         let writer = Writer {
             db: Arc::clone(&db),
@@ -82,6 +84,13 @@ impl Store {
             reply,
         })
         .await
+    }
+
+    /// Queues a side write (see `side.rs`); refused once the log is closed.
+    pub(crate) fn side_write(&self, write: super::side::SideWrite) -> Result<(), LogError> {
+        self.writer
+            .send(WriteOp::Side(write))
+            .map_err(|_| LogError::Closed)
     }
 
     pub(crate) async fn commit_group(&self, group: &str, positions: Vec<Position>) -> Result<(), LogError> {
@@ -146,7 +155,7 @@ impl Store {
     }
 
     pub(crate) fn check(&self) -> Result<(), LogError> {
-        if self.writer.is_closed() {
+        if self.writer_thread.as_ref().is_none_or(|t| t.is_finished()) {
             return Err(LogError::Closed);
         }
         self.db.begin_read().map(drop).map_err(LogError::storage)
@@ -156,7 +165,7 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         // Closing the channel ends the writer loop once queued work is done.
-        let (closed, _) = mpsc::unbounded_channel();
+        let (closed, _) = mpsc::channel();
         drop(std::mem::replace(&mut self.writer, closed));
         if let Some(thread) = self.writer_thread.take() {
             let _ = thread.join();

@@ -5,11 +5,15 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableTable, TableDefinition};
-use tokio::sync::{mpsc, oneshot, watch};
+use std::sync::mpsc;
+
+use tokio::sync::{oneshot, watch};
 
 use super::layout::{encode_record, now_ms, partition_table, Durability, GROUP_OFFSETS, TOPICS};
+use super::side::SideWrite;
 use crate::{Appended, LogError, Position, Record, TopicSpec};
 
 /// Requests folded into one transaction at most; bounds the time a commit takes.
@@ -32,6 +36,31 @@ pub(crate) enum WriteOp {
         topics: Vec<TopicSpec>,
         reply: Reply,
     },
+    /// Another component's tables, written in this commit (see `side.rs`).
+    Side(SideWrite),
+}
+
+/// How long a batch of side writes alone waits for an append to share its
+/// commit. A keyed request's claim reaches the writer just before the
+/// append of its work; committed alone, the append waited for the next
+/// commit, and a lone client's keyed write took two fsyncs.
+const SIDE_WRITES_WAIT: Duration = Duration::from_micros(2000);
+
+/// Adds to `ops` whatever arrives within [`SIDE_WRITES_WAIT`], until
+/// something other than a side write does.
+fn wait_for_company(rx: &mpsc::Receiver<WriteOp>, ops: &mut Vec<WriteOp>) {
+    let until = Instant::now() + SIDE_WRITES_WAIT;
+    while ops.len() < MAX_OPS_PER_COMMIT {
+        let left = until.saturating_duration_since(Instant::now());
+        let Ok(op) = rx.recv_timeout(left) else {
+            return; // none came in time, or the log is closing
+        };
+        let side = matches!(op, WriteOp::Side(_));
+        ops.push(op);
+        if !side {
+            return;
+        }
+    }
 }
 
 /// The one thread that writes. Owns the next offset of every partition it touched.
@@ -43,15 +72,18 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn run(mut self, mut rx: mpsc::UnboundedReceiver<WriteOp>, committed: watch::Sender<u64>) {
+    pub(crate) fn run(mut self, rx: mpsc::Receiver<WriteOp>, committed: watch::Sender<u64>) {
         let mut generation = 0u64;
-        while let Some(first) = rx.blocking_recv() {
+        while let Ok(first) = rx.recv() {
             let mut ops = vec![first];
             while ops.len() < MAX_OPS_PER_COMMIT {
                 match rx.try_recv() {
                     Ok(op) => ops.push(op),
                     Err(_) => break,
                 }
+            }
+            if ops.iter().all(|op| matches!(op, WriteOp::Side(_))) {
+                wait_for_company(&rx, &mut ops);
             }
             self.apply(ops);
             generation += 1;
@@ -60,7 +92,7 @@ impl Writer {
     }
 
     /// Applies every op in one transaction; replies only once it is durable.
-    fn apply(&mut self, ops: Vec<WriteOp>) {
+    fn apply(&mut self, mut ops: Vec<WriteOp>) {
         let mut staged: HashMap<(String, u32), u64> = HashMap::new();
         let mut new_topics: Vec<TopicSpec> = Vec::new();
         let outcome = (|| -> Result<Vec<Result<Vec<Appended>, LogError>>, LogError> {
@@ -70,8 +102,14 @@ impl Writer {
                     .map_err(LogError::storage)?;
             }
             let mut results = Vec::with_capacity(ops.len());
-            for op in &ops {
+            for op in &mut ops {
                 results.push(match op {
+                    WriteOp::Side(side) => {
+                        if let Some(apply) = side.apply.take() {
+                            apply(&txn).map_err(LogError::storage)?;
+                        }
+                        Ok(Vec::new())
+                    }
                     WriteOp::Append { topic, records, .. } => {
                         self.append(&txn, topic, records, &mut staged)?
                     }
@@ -89,13 +127,13 @@ impl Writer {
                     topics.extend(new_topics.into_iter().map(|t| (t.name, t.partitions)));
                 }
                 for (op, result) in ops.into_iter().zip(results) {
-                    let _ = reply_of(op).send(result);
+                    answer(op, result);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "embedded log commit failed; every request in it fails");
                 for op in ops {
-                    let _ = reply_of(op).send(Err(LogError::storage(e.to_string())));
+                    answer(op, Err(LogError::storage(e.to_string())));
                 }
             }
         }
@@ -206,10 +244,12 @@ fn commit_offsets(
     Ok(Ok(Vec::new()))
 }
 
-fn reply_of(op: WriteOp) -> Reply {
+/// Tells the op's requester how its commit ended.
+fn answer(op: WriteOp, result: Result<Vec<Appended>, LogError>) {
     match op {
         WriteOp::Append { reply, .. }
         | WriteOp::Commit { reply, .. }
-        | WriteOp::CreateTopics { reply, .. } => reply,
+        | WriteOp::CreateTopics { reply, .. } => drop(reply.send(result)),
+        WriteOp::Side(side) => (side.ended)(result.map(drop)),
     }
 }
