@@ -60,7 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Replay(args) = &cli.command {
         return crate::replay::replay(log, args).await;
     }
-    let stores = cli.store.open(&cli.common).await?;
+    let stores = cli.store.open(&cli.common, &*log).await?;
     if let Command::Rebuild { .. } = &cli.command {
         return crate::rebuild::rebuild(log, stores.model).await;
     }

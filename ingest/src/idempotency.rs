@@ -5,12 +5,19 @@
 //! the repeat.
 //!
 //! [`run_once`] is the one guard every keyed route goes through: it claims
-//! the key, runs the request's work in a task the request does not own (a
-//! client that leaves mid-request cannot stop it half-way), holds the
+//! the key, runs the request's work so that it ends even if the request is
+//! dropped ([`RunToEnd`](crate::run_to_end::RunToEnd): a client that
+//! leaves mid-request cannot stop it half-way), holds the
 //! claim while the work runs (every held claim's lease is renewed together,
 //! every third of a lease), then records the answer or, if the work
 //! failed, frees the key. A gateway that dies mid-request leaves a
 //! claim whose lease runs out, and the client's retry takes it over.
+//!
+//! The claim is decided first and stored while the work runs, where the
+//! store allows it (the embedded mode's keys: one process decides them
+//! all, in memory); the client hears once both are stored. A crash in
+//! between leaves the work's event without its claim, which is the case
+//! below: a retry derives the same ids.
 //!
 //! The answer is recorded after the client has it, not before: waiting
 //! for that write (another commit of the read database) doubled a keyed
@@ -293,8 +300,8 @@ impl Default for KeyedRequests {
 
 /// Runs `work` at most once for `user`'s `key` (see the module's doc).
 /// `hash` tells a retry from another request under the same key. The
-/// claim, the work and the answer's record all happen in a task of their
-/// own, so a client leaving at any point cannot strand a claim.
+/// claim, the work and the answer's record run to their end even if the
+/// client leaves at any point, so no claim is stranded.
 pub async fn run_once<T, F>(
     store: Arc<dyn IdempotencyKeys>,
     keyed: &KeyedRequests,
@@ -313,7 +320,7 @@ where
     let (user, key, hash) = (user.to_owned(), key.to_owned(), hash.to_owned());
     let keyed = keyed.clone();
     let guarded = async move {
-        let claim = store.claim_request(&user, &key, &hash, LEASE).await?;
+        let (claim, claimed) = store.decide_claim(&user, &key, &hash, LEASE).await?;
         if let Some(earlier) = earlier(claim)? {
             return Ok(Guarded::Earlier(earlier));
         }
@@ -322,6 +329,9 @@ where
         drop(holding);
         match done {
             Ok(Ok((stored, extra))) => {
+                // The work ran while the claim went to disk; the client
+                // hears only once both are stored (see the module's doc).
+                claimed.wait().await?;
                 // Recorded after the answer goes out (see the module's doc).
                 keyed.remember(user, key, hash, &stored);
                 Ok(Guarded::Ran(stored, extra))
@@ -337,7 +347,10 @@ where
         }
     };
     let id = crate::request_id::current();
-    tokio::spawn(crate::request_id::carried(id, guarded).instrument(tracing::Span::current())).await?
+    crate::run_to_end::RunToEnd::new(
+        crate::request_id::carried(id, guarded).instrument(tracing::Span::current()),
+    )
+    .await
 }
 
 /// What an earlier request decides, for a claim that is not ours to run.

@@ -82,6 +82,7 @@ mod quotas;
 mod rate_limit;
 mod reads;
 mod request_id;
+mod run_to_end;
 mod server;
 mod state;
 pub mod tus;

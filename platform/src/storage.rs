@@ -5,6 +5,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use imagegram_blobstore::s3::S3Config;
 use imagegram_blobstore::{BlobConfig, BlobStore};
+use imagegram_eventlog::EventLog;
 use imagegram_readstore::{ReadStores, SqlStore};
 
 use crate::settings::CommonSettings;
@@ -84,10 +85,16 @@ pub struct StoreSettings {
 }
 
 impl StoreSettings {
-    pub async fn open(&self, common: &CommonSettings) -> Result<ReadStores, PlatformError> {
+    /// The read stores; embedded ones keep their idempotency keys in
+    /// `log`'s file when it is the embedded log.
+    pub async fn open(
+        &self,
+        common: &CommonSettings,
+        log: &dyn EventLog,
+    ) -> Result<ReadStores, PlatformError> {
         let stores = match self.database_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => ReadStores::of(SqlStore::connect(url, self.database_connections).await?),
-            None => ReadStores::embedded(&common.data_dir).await?,
+            None => ReadStores::embedded(&common.data_dir, log).await?,
         };
         tracing::info!(backend = stores.model.backend(), "read store ready");
         Ok(stores)

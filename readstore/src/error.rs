@@ -5,10 +5,13 @@ use thiserror::Error;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    /// The embedded mode's idempotency keys file (redb).
-    #[error("idempotency keys file: {0}")]
+    /// The embedded mode's idempotency keys' tables (redb).
+    #[error("idempotency keys' tables: {0}")]
     KeyFile(#[source] std::sync::Arc<redb::Error>),
-    /// The keys file's writer thread is gone (the store is closing).
+    /// The embedded log, whose file holds the embedded mode's keys.
+    #[error("idempotency keys in the embedded log: {0}")]
+    Log(#[source] imagegram_eventlog::LogError),
+    /// The keys' writer is gone (the store is closing).
     #[error("the idempotency keys writer has stopped")]
     WriterStopped,
     #[error("migrations: {0}")]
@@ -36,6 +39,7 @@ impl StoreError {
             StoreError::Conflict(_) | StoreError::MigrationLock(_) => true,
             // The disk may come back; a bad file will not.
             StoreError::KeyFile(e) => matches!(**e, redb::Error::Io(_)),
+            StoreError::Log(e) => e.is_transient(),
             StoreError::WriterStopped => false,
             StoreError::Migrate(_) | StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) => false,
         }

@@ -14,8 +14,9 @@
 //! each gateway instance is reached). [`SqlStore`] implements all five for
 //! MySQL/MariaDB (distributed) and SQLite, one code path through
 //! `sqlx::Any` with the few statements that differ kept in
-//! `sql/dialect.rs`. The embedded mode keeps its idempotency keys in a
-//! redb file instead ([`RedbKeys`]). [`ReadStores`] hands out the ports.
+//! `sql/dialect.rs`. The embedded mode keeps its idempotency keys in the
+//! embedded log's file instead ([`EmbeddedKeys`]). [`ReadStores`] hands
+//! out the ports.
 //!
 //! ## Layout
 //! - `port/`: the five traits and what they return (`model.rs`,
@@ -36,24 +37,27 @@
 //!   written in batches, one transaction for all that arrive while the last commits.
 //! - `sql/requests.rs`: processed-event marks and daily bytes (the
 //!   [`RequestRecords`] implementation).
-//! - `redb_keys/`: the embedded mode's idempotency keys in `keys.redb`:
-//!   `mod.rs` (the [`RedbKeys`] handle), `writer.rs` (tables, and the one
-//!   thread that commits them in groups).
+//! - `embedded_keys/`: the embedded mode's idempotency keys, in the
+//!   embedded log's file and commits: `mod.rs` (the [`EmbeddedKeys`]
+//!   handle, which decides each call in memory), `entry.rs` (a key's
+//!   state and the pure decisions on it), `pending.rs` (changes decided
+//!   but not yet stored), `tables.rs` (the tables, and writing changes
+//!   and prunes in a transaction of the log's).
 //! - `sql/rebuild.rs`: shadow tables, the atomic swap, table counts.
 //! - `sql/uploads.rs`: resumable uploads' state (the [`UploadSessions`]
 //!   implementation).
 //! - `sql/gateways.rs`: the [`GatewayDirectory`] implementation.
 //! - `error.rs`: [`StoreError`], this crate's one error type.
 
+mod embedded_keys;
 mod error;
 mod port;
-mod redb_keys;
 mod sql;
 
+pub use embedded_keys::EmbeddedKeys;
 pub use error::StoreError;
 pub use port::{
-    Advance, Answer, Applied, Claim, CommentState, CommentView, Counts, FeedKey, GatewayDirectory,
+    Advance, Answer, Applied, Claim, CommentState, CommentView, Counts, Durable, FeedKey, GatewayDirectory,
     IdempotencyKeys, PostStatus, PostView, ReadModel, ReadStores, RequestRecords, Upload, UploadSessions,
 };
-pub use redb_keys::RedbKeys;
 pub use sql::{Durability, SqlStore};

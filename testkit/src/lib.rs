@@ -112,10 +112,11 @@ pub async fn mysql_store() -> Option<ReadStores> {
 
 /// The embedded stack: log, SQLite and files under `dir`.
 pub async fn embedded(dir: &Path) -> Stack {
+    let log = embedded_log(dir).await;
     Stack {
         name: "embedded",
-        log: embedded_log(dir).await,
-        stores: ReadStores::embedded(dir).await.expect("sqlite stores"),
+        stores: ReadStores::embedded(dir, &*log).await.expect("sqlite stores"),
+        log,
         blobs: Arc::new(FileStore::open(&dir.join("blobs")).expect("file store")),
     }
 }

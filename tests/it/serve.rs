@@ -29,14 +29,7 @@ async fn serve_starts_with_nothing_else_running_and_stops_on_sigterm() {
     }
     let status = app.stop_within(Duration::from_secs(10));
     assert!(status.success(), "clean exit after SIGTERM, got {status}");
-    for made in [
-        "log/log.redb",
-        "read.db",
-        "state.db",
-        "keys.redb",
-        "jwt-secret",
-        "blobs",
-    ] {
+    for made in ["log/log.redb", "read.db", "state.db", "jwt-secret", "blobs"] {
         assert!(app.data.path().join(made).exists(), "{made} under --data-dir");
     }
 }

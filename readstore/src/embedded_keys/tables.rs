@@ -1,13 +1,12 @@
-//! The keys file's tables and its one writer thread (group commit).
+//! The keys' tables in the log's file, and how decided changes and
+//! pruning are written in a transaction of the log's.
 
 use std::ops::Bound;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableTable, Table, TableDefinition, WriteTransaction};
-use tokio::sync::{mpsc, oneshot};
+use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
-use crate::{Answer, Claim, StoreError};
+use super::entry::{Change, Entry};
+use super::pending::Staged;
 
 /// A key's fields: request digest, answer once given, made at µs, lease until µs.
 type Fields<'a> = (&'a str, Option<&'a str>, i64, i64);
@@ -17,209 +16,96 @@ pub(super) const KEYS: TableDefinition<(&str, &str), Fields<'_>> = TableDefiniti
 /// `(made at µs, actor, key)`, for pruning the oldest first.
 pub(super) const BY_AGE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("keys_by_age");
 
-/// Operations folded into one transaction at most.
-const MOST: usize = 1024;
-/// Commits start at least this far apart. A commit costs about 190 µs of
-/// CPU whatever it holds (pages rewritten and checksummed, an fsync), and
-/// back to back they held 3-4 requests each: 54 µs of every keyed
-/// request's 356. Spaced by 1 ms, 30 µs, and a claim waits 1 ms at most.
-const SPACING: Duration = Duration::from_millis(1);
 /// Index entries one prune slice looks at.
-const PRUNE_SLICE: usize = 5_000;
+pub(super) const PRUNE_SLICE: usize = 5_000;
 
 /// Where a prune slice stopped: the last index entry it looked at.
 pub(super) type AgeKey = (i64, String, String);
 
-#[derive(Debug)]
-pub(super) enum Action {
-    Claim {
-        actor: String,
-        key: String,
-        hash: String,
-        lease_us: i64,
-    },
-    Renew {
-        actor: String,
-        key: String,
-        lease_us: i64,
-    },
-    Complete(Vec<Answer>),
-    Release {
-        actor: String,
-        key: String,
-    },
-    Prune {
-        before: i64,
-        after: Option<AgeKey>,
-    },
+/// How many keys a prune slice removed, and where the next slice starts.
+#[derive(Debug, Default)]
+pub(super) struct Pruned {
+    pub count: u64,
+    pub next: Option<AgeKey>,
 }
 
-#[derive(Debug)]
-pub(super) enum Outcome {
-    Claimed(Claim),
-    Done,
-    /// How many keys a slice removed, and where the next slice starts.
-    Pruned {
-        count: u64,
-        next: Option<AgeKey>,
-    },
-}
+pub(super) type Keys<'t> = Table<'t, (&'static str, &'static str), Fields<'static>>;
+pub(super) type Ages<'t> = Table<'t, (i64, &'static str, &'static str), ()>;
 
-pub(super) struct Op {
-    pub action: Action,
-    pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
-}
-
-pub(super) struct Writer {
-    db: Database,
-}
-
-type Keys<'t> = Table<'t, (&'static str, &'static str), Fields<'static>>;
-type Ages<'t> = Table<'t, (i64, &'static str, &'static str), ()>;
-
-impl Writer {
-    pub(super) fn new(db: Database) -> Self {
-        Writer { db }
-    }
-
-    pub(super) fn run(self, mut queue: mpsc::Receiver<Op>) {
-        let mut last: Option<Instant> = None;
-        while let Some(first) = queue.blocking_recv() {
-            // Under load, wait out the spacing so that more ops share the commit.
-            if let Some(rest) = last.and_then(|last| SPACING.checked_sub(last.elapsed())) {
-                std::thread::sleep(rest);
-            }
-            last = Some(Instant::now());
-            let mut batch = vec![first];
-            while batch.len() < MOST {
-                match queue.try_recv() {
-                    Ok(op) => batch.push(op),
-                    Err(_) => break,
-                }
-            }
-            let actions: Vec<&Action> = batch.iter().map(|op| &op.action).collect();
-            match self.commit(&actions) {
-                Ok(outcomes) => {
-                    for (op, outcome) in batch.into_iter().zip(outcomes) {
-                        let _ = op.reply.send(Ok(outcome));
-                    }
-                }
-                Err(e) => {
-                    // Nothing of the batch is stored: each request fails,
-                    // and its retry starts afresh.
-                    tracing::warn!(error = %e, requests = batch.len(), "a batch of idempotency keys failed");
-                    let e = Arc::new(e);
-                    for op in batch {
-                        let _ = op.reply.send(Err(StoreError::KeyFile(Arc::clone(&e))));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every action in one transaction, in order (two claims of one key
-    /// in a batch see each other); answered once it is durable.
-    fn commit(&self, actions: &[&Action]) -> Result<Vec<Outcome>, redb::Error> {
-        let txn = self.db.begin_write()?;
-        let outcomes = apply(&txn, actions, imagegram_schemas::now_us())?;
-        txn.commit()?;
-        Ok(outcomes)
-    }
-}
-
-fn apply(txn: &WriteTransaction, actions: &[&Action], now: i64) -> Result<Vec<Outcome>, redb::Error> {
+/// Stores decided changes, in order, in `txn`.
+pub(super) fn store_all(txn: &WriteTransaction, changes: &[Staged]) -> Result<(), redb::Error> {
     let mut keys = txn.open_table(KEYS)?;
     let mut ages = txn.open_table(BY_AGE)?;
-    let mut outcomes = Vec::with_capacity(actions.len());
-    for action in actions {
-        outcomes.push(match action {
-            Action::Claim {
-                actor,
-                key,
-                hash,
-                lease_us,
-            } => Outcome::Claimed(claim(
-                &mut keys,
-                &mut ages,
-                (actor, key),
-                hash,
-                now,
-                now + lease_us,
-            )?),
-            Action::Renew { actor, key, lease_us } => {
-                if let Some((hash, None, made, _)) = entry(&keys, (actor, key))? {
-                    keys.insert(
-                        (actor.as_str(), key.as_str()),
-                        (hash.as_str(), None, made, now + lease_us),
-                    )?;
-                }
-                Outcome::Done
-            }
-            Action::Complete(answers) => {
-                for Answer { actor, key, response } in answers {
-                    if let Some((hash, _, made, until)) = entry(&keys, (actor, key))? {
-                        keys.insert(
-                            (actor.as_str(), key.as_str()),
-                            (hash.as_str(), Some(response.as_str()), made, until),
-                        )?;
-                    }
-                }
-                Outcome::Done
-            }
-            Action::Release { actor, key } => {
-                if let Some((_, None, made, _)) = entry(&keys, (actor, key))? {
-                    keys.remove((actor.as_str(), key.as_str()))?;
-                    ages.remove((made, actor.as_str(), key.as_str()))?;
-                }
-                Outcome::Done
-            }
-            Action::Prune { before, after } => {
-                prune(&mut keys, &mut ages, *before, after.as_ref(), now, PRUNE_SLICE)?
-            }
-        });
+    for staged in changes {
+        store(&mut keys, &mut ages, staged)?;
     }
-    Ok(outcomes)
+    Ok(())
 }
 
-/// A key's stored fields, owned: `(digest, answer, made at, lease until)`.
-type Entry = (String, Option<String>, i64, i64);
+/// One slice of pruning in `txn` (see [`prune`]).
+pub(super) fn prune_slice(
+    txn: &WriteTransaction,
+    before: i64,
+    after: Option<&AgeKey>,
+    busy: impl Fn(&str, &str) -> bool,
+) -> Result<Pruned, redb::Error> {
+    let mut keys = txn.open_table(KEYS)?;
+    let mut ages = txn.open_table(BY_AGE)?;
+    prune(
+        &mut keys,
+        &mut ages,
+        before,
+        after,
+        imagegram_schemas::now_us(),
+        PRUNE_SLICE,
+        busy,
+    )
+}
 
-fn entry(keys: &Keys<'_>, (actor, key): (&str, &str)) -> Result<Option<Entry>, redb::Error> {
+fn store(keys: &mut Keys<'_>, ages: &mut Ages<'_>, staged: &Staged) -> Result<(), redb::Error> {
+    let name = (staged.actor.as_str(), staged.key.as_str());
+    match &staged.change {
+        Change::Put { entry, new } => {
+            keys.insert(
+                name,
+                (
+                    entry.hash.as_str(),
+                    entry.answer.as_deref(),
+                    entry.made,
+                    entry.until,
+                ),
+            )?;
+            if *new {
+                ages.insert((entry.made, name.0, name.1), ())?;
+            }
+        }
+        Change::Remove { made } => {
+            keys.remove(name)?;
+            ages.remove((*made, name.0, name.1))?;
+        }
+    }
+    Ok(())
+}
+
+/// A key's stored state.
+pub(super) fn entry(
+    keys: &impl ReadableTable<(&'static str, &'static str), Fields<'static>>,
+    (actor, key): (&str, &str),
+) -> Result<Option<Entry>, redb::Error> {
     Ok(keys.get((actor, key))?.map(|found| {
         let (hash, answer, made, until) = found.value();
-        (hash.to_owned(), answer.map(str::to_owned), made, until)
+        Entry {
+            hash: hash.to_owned(),
+            answer: answer.map(str::to_owned),
+            made,
+            until,
+        }
     }))
 }
 
-/// Fresh, taken over from a holder whose lease ran out, or what an earlier
-/// request with the key decides.
-fn claim(
-    keys: &mut Keys<'_>,
-    ages: &mut Ages<'_>,
-    (actor, key): (&str, &str),
-    hash: &str,
-    now: i64,
-    until: i64,
-) -> Result<Claim, redb::Error> {
-    Ok(match entry(keys, (actor, key))? {
-        None => {
-            keys.insert((actor, key), (hash, None, now, until))?;
-            ages.insert((now, actor, key), ())?;
-            Claim::Fresh
-        }
-        Some((stored, _, _, _)) if stored != hash => Claim::Conflict,
-        Some((_, Some(answer), _, _)) => Claim::Replay(answer),
-        Some((_, None, _, held_until)) if held_until > now => Claim::InFlight,
-        Some((_, None, made, _)) => {
-            // Its holder died or vanished: this request takes it over.
-            keys.insert((actor, key), (hash, None, made, until))?;
-            Claim::Fresh
-        }
-    })
-}
-
 /// Removes keys made before `before` that are answered or no longer held,
-/// looking at one slice of the age index after `after`.
+/// looking at one slice of the age index after `after`. A key with a
+/// change on its way (`busy`) is left to a later prune.
 fn prune(
     keys: &mut Keys<'_>,
     ages: &mut Ages<'_>,
@@ -227,7 +113,8 @@ fn prune(
     after: Option<&AgeKey>,
     now: i64,
     most: usize,
-) -> Result<Outcome, redb::Error> {
+    busy: impl Fn(&str, &str) -> bool,
+) -> Result<Pruned, redb::Error> {
     let start = match after {
         Some((made, actor, key)) => Bound::Excluded((*made, actor.as_str(), key.as_str())),
         None => Bound::Unbounded,
@@ -243,10 +130,13 @@ fn prune(
     }
     let mut count = 0;
     for (made, actor, key) in &slice {
+        if busy(actor, key) {
+            continue;
+        }
         let held = match entry(keys, (actor, key))? {
             // Made again since (released, then claimed anew): another entry indexes it.
-            Some((_, _, stored_made, _)) if stored_made != *made => None,
-            Some((_, answer, _, until)) => Some(answer.is_none() && until >= now),
+            Some(stored) if stored.made != *made => None,
+            Some(stored) => Some(stored.answer.is_none() && stored.until >= now),
             None => Some(false),
         };
         match held {
@@ -263,22 +153,37 @@ fn prune(
         }
     }
     let next = if slice.len() == most { slice.pop() } else { None };
-    Ok(Outcome::Pruned { count, next })
+    Ok(Pruned { count, next })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::entry;
     use super::*;
-    use redb::ReadableTableMetadata;
+    use crate::Claim;
+    use redb::{Database, ReadableTableMetadata};
 
+    /// Claims `key` as the handle would, straight into `txn`.
     fn claim_at(txn: &WriteTransaction, key: &str, now: i64, until: i64) -> Claim {
         let mut keys = txn.open_table(KEYS).expect("table");
         let mut ages = txn.open_table(BY_AGE).expect("table");
-        claim(&mut keys, &mut ages, ("ann", key), "h", now, until).expect("claim")
+        let current = entry(&keys, ("ann", key)).expect("read");
+        let (claim, change) = entry::claim(current.as_ref(), "h", now, until);
+        if let Some(change) = change {
+            let staged = Staged {
+                actor: "ann".into(),
+                key: key.into(),
+                change,
+                seq: 0,
+            };
+            store(&mut keys, &mut ages, &staged).expect("store");
+        }
+        claim
     }
 
-    /// Pruning goes slice by slice, steps over held claims without
-    /// stopping, and leaves the index matching the keys.
+    /// Pruning goes slice by slice, steps over held claims and keys with a
+    /// change on its way without stopping, and leaves the index matching
+    /// the keys.
     #[test]
     fn pruning_walks_slices_past_held_claims() {
         let dir = tempfile::tempdir().expect("dir");
@@ -293,53 +198,42 @@ mod tests {
         loop {
             let mut keys = txn.open_table(KEYS).expect("table");
             let mut ages = txn.open_table(BY_AGE).expect("table");
-            let Outcome::Pruned { count, next } =
-                prune(&mut keys, &mut ages, 8, after.as_ref(), 100, 3).expect("prune")
-            else {
-                panic!("not a prune");
-            };
-            pruned += count;
+            let busy = |_: &str, key: &str| key == "k7";
+            let slice = prune(&mut keys, &mut ages, 8, after.as_ref(), 100, 3, busy).expect("prune");
+            pruned += slice.count;
             slices += 1;
-            match next {
+            match slice.next {
                 Some(next) => after = Some(next),
                 None => break,
             }
         }
         assert_eq!(slices, 3, "8 keys made before the cut, 3 a slice");
-        assert_eq!(pruned, 5, "k1 k2 k4 k5 k7");
+        assert_eq!(pruned, 4, "k1 k2 k4 k5");
         let keys = txn.open_table(KEYS).expect("table");
         let ages = txn.open_table(BY_AGE).expect("table");
-        assert_eq!(keys.len().expect("len"), 5);
-        assert_eq!(ages.len().expect("len"), 5);
+        assert_eq!(keys.len().expect("len"), 6);
+        assert_eq!(ages.len().expect("len"), 6);
         assert!(
             entry(&keys, ("ann", "k8")).expect("read").is_some(),
             "made after the cut"
         );
         assert!(entry(&keys, ("ann", "k3")).expect("read").is_some(), "held");
+        assert!(entry(&keys, ("ann", "k7")).expect("read").is_some(), "busy");
     }
 
-    /// Two claims of one key in one batch see each other; a lapsed claim is
-    /// taken over once, keeping its age; another digest is a conflict.
+    /// A lapsed claim taken over keeps its age: one index entry per key.
     #[test]
-    fn claims_in_one_transaction_see_each_other() {
+    fn a_taken_over_claim_keeps_one_index_entry() {
         let dir = tempfile::tempdir().expect("dir");
         let db = Database::create(dir.path().join("k.redb")).expect("db");
         let txn = db.begin_write().expect("txn");
         assert_eq!(claim_at(&txn, "a", 10, 20), Claim::Fresh);
         assert_eq!(claim_at(&txn, "a", 11, 21), Claim::InFlight);
         assert_eq!(claim_at(&txn, "a", 30, 40), Claim::Fresh, "taken over");
-        assert_eq!(claim_at(&txn, "a", 31, 41), Claim::InFlight);
         let keys = txn.open_table(KEYS).expect("table");
-        assert_eq!(
-            entry(&keys, ("ann", "a")).expect("read"),
-            Some(("h".into(), None, 10, 40))
-        );
-        drop(keys);
-        let mut keys = txn.open_table(KEYS).expect("table");
-        let mut ages = txn.open_table(BY_AGE).expect("table");
-        assert_eq!(
-            claim(&mut keys, &mut ages, ("ann", "a"), "other", 32, 42).expect("claim"),
-            Claim::Conflict
-        );
+        let ages = txn.open_table(BY_AGE).expect("table");
+        let stored = entry(&keys, ("ann", "a")).expect("read").expect("kept");
+        assert_eq!((stored.made, stored.until), (10, 40));
+        assert_eq!(ages.len().expect("len"), 1);
     }
 }

@@ -24,6 +24,31 @@ pub(crate) fn lease_micros(lease: std::time::Duration) -> i64 {
     i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2)
 }
 
+/// When a decided claim is stored. An adapter that stores a claim before
+/// deciding on the next hands out one already stored.
+#[derive(Debug)]
+pub struct Durable(Option<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>);
+
+impl Durable {
+    /// A claim already stored.
+    pub fn stored() -> Self {
+        Durable(None)
+    }
+
+    /// A claim whose store answers on `done`.
+    pub(crate) fn on(done: tokio::sync::oneshot::Receiver<Result<(), StoreError>>) -> Self {
+        Durable(Some(done))
+    }
+
+    /// Waits until the claim is stored.
+    pub async fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            None => Ok(()),
+            Some(done) => done.await.map_err(|_| StoreError::WriterStopped)?,
+        }
+    }
+}
+
 /// The answer to a claimed request, to store for its retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -46,6 +71,21 @@ pub trait IdempotencyKeys: Send + Sync {
         hash: &str,
         lease: std::time::Duration,
     ) -> Result<Claim, StoreError>;
+
+    /// Decides a claim as [`IdempotencyKeys::claim_request`] does, but may
+    /// answer before the claim is stored, so the caller can start the
+    /// request's work meanwhile; it waits on [`Durable`] before answering
+    /// its client. Claims are stored in the order they were decided.
+    async fn decide_claim(
+        &self,
+        actor: &str,
+        key: &str,
+        hash: &str,
+        lease: std::time::Duration,
+    ) -> Result<(Claim, Durable), StoreError> {
+        let claim = self.claim_request(actor, key, hash, lease).await?;
+        Ok((claim, Durable::stored()))
+    }
 
     /// Holds an unanswered claim for `lease` more from now.
     async fn renew_request(

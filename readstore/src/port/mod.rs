@@ -12,9 +12,11 @@ mod uploads;
 
 use std::sync::Arc;
 
+use imagegram_eventlog::EventLog;
+
 pub use gateways::GatewayDirectory;
 pub(crate) use keys::lease_micros;
-pub use keys::{Answer, Claim, IdempotencyKeys};
+pub use keys::{Answer, Claim, Durable, IdempotencyKeys};
 pub use model::{
     Advance, Applied, CommentState, CommentView, Counts, FeedKey, PostStatus, PostView, ReadModel,
 };
@@ -32,19 +34,24 @@ pub struct ReadStores {
 }
 
 impl ReadStores {
-    /// The embedded default, three files in `dir`: `read.db` (SQLite)
-    /// holds the read model, which the log rebuilds, and commits without
-    /// waiting for the disk; `state.db` (SQLite) holds what only it knows
-    /// (processed marks, tus offsets, gateways) and waits for the disk on
-    /// every commit; `keys.redb` holds the idempotency keys (see `RedbKeys`).
-    pub async fn embedded(dir: &std::path::Path) -> Result<Self, crate::StoreError> {
+    /// The embedded default, two files in `dir` and tables in the log's:
+    /// `read.db` (SQLite) holds the read model, which the log rebuilds, and
+    /// commits without waiting for the disk; `state.db` (SQLite) holds what
+    /// only it knows (processed marks, tus offsets, gateways) and waits for
+    /// the disk on every commit. The idempotency keys are in the embedded
+    /// log's file, written in its commits (see `EmbeddedKeys`); with
+    /// another log, in `state.db`.
+    pub async fn embedded(dir: &std::path::Path, log: &dyn EventLog) -> Result<Self, crate::StoreError> {
         use crate::{Durability, SqlStore};
         let model = SqlStore::sqlite_with(&dir.join("read.db"), Durability::Rebuildable).await?;
         let state = Arc::new(SqlStore::sqlite_with(&dir.join("state.db"), Durability::Full).await?);
-        let keys = crate::RedbKeys::open(&dir.join("keys.redb"))?;
+        let keys: Arc<dyn IdempotencyKeys> = match log.side_tables() {
+            Some(tables) => Arc::new(crate::EmbeddedKeys::open(tables).await?),
+            None => Arc::clone(&state) as Arc<dyn IdempotencyKeys>,
+        };
         Ok(ReadStores {
             model: Arc::new(model),
-            keys: Arc::new(keys),
+            keys,
             requests: Arc::clone(&state) as Arc<dyn RequestRecords>,
             uploads: Arc::clone(&state) as Arc<dyn UploadSessions>,
             gateways: state,
