@@ -46,6 +46,7 @@ pub fn requested(headers: &HeaderMap) -> Option<Position> {
 /// `ends` (exclusive), or `PATIENCE` has passed; whether it got there.
 pub async fn until_applied(store: &dyn ReadModel, ends: &[Position]) -> bool {
     let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut applied = AppliedSignal::of(store);
     loop {
         if let Ok(done) = store.positions(READ_MODEL).await {
             let reached = |end: &Position| {
@@ -61,7 +62,38 @@ pub async fn until_applied(store: &dyn ReadModel, ends: &[Position]) -> bool {
         if tokio::time::Instant::now() >= deadline {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        applied.next(deadline).await;
+    }
+}
+
+/// How often a waiter looks at the read model again when nothing told it
+/// of a change: a projector in another process tells nothing.
+const LOOK_AGAIN: Duration = Duration::from_millis(5);
+
+/// The read model's word that this process applied more events: a waiter
+/// for a write to show wakes as soon as it is applied, and looks again
+/// every [`LOOK_AGAIN`] besides. Polling alone every 10 ms added 5 ms on
+/// average to every `?wait=` upload.
+pub struct AppliedSignal(Option<tokio::sync::watch::Receiver<u64>>);
+
+impl AppliedSignal {
+    /// Taken before the first look, so no apply after it goes unheard.
+    pub fn of(store: &dyn ReadModel) -> Self {
+        AppliedSignal(store.applied())
+    }
+
+    /// Until the next apply, [`LOOK_AGAIN`] or `deadline`, whichever is first.
+    pub async fn next(&mut self, deadline: tokio::time::Instant) {
+        let until = deadline.min(tokio::time::Instant::now() + LOOK_AGAIN);
+        match self.0.as_mut() {
+            Some(applied) => {
+                if let Ok(Err(_closed)) = tokio::time::timeout_at(until, applied.changed()).await {
+                    // The store is gone: nothing more will tell.
+                    self.0 = None;
+                }
+            }
+            None => tokio::time::sleep_until(until).await,
+        }
     }
 }
 

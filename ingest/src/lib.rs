@@ -23,7 +23,9 @@
 //!   with `?wait=` its outcome), for multipart and tus alike.
 //! - `comments.rs`: adding and deleting comments.
 //! - `idempotency.rs`: the one guard of keyed requests: claim under a
-//!   lease, work in a task of its own, replay or conflict.
+//!   lease, work that runs to its end, replay or conflict;
+//!   `run_to_end.rs`: a future finished in the background if its request
+//!   is dropped.
 //! - `orphans.rs`: the sweep of staged images, upload chunks and writes
 //!   nothing refers to any more.
 //! - `quotas.rs`: open uploads and daily bytes per user; pruning of old

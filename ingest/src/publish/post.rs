@@ -153,13 +153,14 @@ pub async fn await_outcome(
     if let Notice::Failed { reason } = notice {
         return Some(Outcome::Failed(reason));
     }
+    let mut applied = crate::consistency::AppliedSignal::of(&*state.read_model);
     while tokio::time::Instant::now() < deadline {
         if let Ok(Some(view)) = state.read_model.post(post_id).await {
             if view.status == PostStatus::Published {
                 return Some(Outcome::Published(view));
             }
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        applied.next(deadline).await;
     }
     None
 }

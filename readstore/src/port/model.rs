@@ -158,6 +158,15 @@ pub trait ReadModel: Send + Sync {
 
     async fn check(&self) -> Result<(), StoreError>;
 
+    /// Changes each time this process applies events to the read tables
+    /// through this store, so a reader waiting for a write to show need not
+    /// poll; `None` when the store cannot tell. Applies by other processes
+    /// (a projector of its own) are not seen: waiters still look again
+    /// every few milliseconds.
+    fn applied(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
     /// This store over fresh, empty shadow copies of the read tables, for a
     /// rebuild to fill while the live ones keep serving; `projection`'s
     /// positions (the rebuild's own) start again from nothing.

@@ -42,7 +42,9 @@ impl ReadModel for SqlStore {
         events: &[Event],
         advances: &[Advance],
     ) -> Result<Applied, StoreError> {
-        apply::apply(self, projection, events, advances).await
+        let applied = apply::apply(self, projection, events, advances).await?;
+        self.applied.send_modify(|batches| *batches += 1);
+        Ok(applied)
     }
 
     async fn post(&self, id: Uuid) -> Result<Option<PostView>, StoreError> {
@@ -64,6 +66,10 @@ impl ReadModel for SqlStore {
     async fn check(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn applied(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.applied.subscribe())
     }
 
     async fn shadow(&self, projection: &str) -> Result<std::sync::Arc<dyn ReadModel>, StoreError> {

@@ -23,6 +23,8 @@ pub struct SqlStore {
     /// The writer of idempotency claims and answers, in batches (started
     /// with the first claim; shared by a rebuild's shadow store).
     pub(crate) batch: std::sync::Arc<std::sync::OnceLock<super::request_batch::Batcher>>,
+    /// Bumped after every batch this store applies (see `ReadModel::applied`).
+    pub(crate) applied: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Names of the read tables.
@@ -85,6 +87,7 @@ impl SqlStore {
             dialect,
             tables: Tables::with_suffix(""),
             batch: Default::default(),
+            applied: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
