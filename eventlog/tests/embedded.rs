@@ -150,3 +150,71 @@ async fn a_creation_cut_short_leaves_nothing_in_the_way() {
     assert!(!dir.path().join("log.redb.new").exists());
     EmbeddedLog::open(dir.path(), Durability::Fsync).expect("opens again");
 }
+
+/// Tables of another component ride the log's commits: a side write is
+/// applied with the appends around it, told once its commit ended, and
+/// readable afterwards; one that fails takes its commit's appends with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn side_writes_share_the_logs_commits() {
+    use imagegram_eventlog::embedded::SideWrite;
+    use imagegram_eventlog::{Record, TopicSpec};
+    use redb::ReadableTable;
+
+    const SIDE: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("side");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = EmbeddedLog::open(dir.path(), Durability::Fsync).expect("opens");
+    log.create_topics(&[TopicSpec::new("t", 1)]).await.expect("topic");
+    let tables = log.side_tables().expect("the embedded log has side tables");
+
+    let side = |value: u64, fail: bool| {
+        let (told, ended) = tokio::sync::oneshot::channel();
+        let write = SideWrite::new(
+            Box::new(move |txn| {
+                txn.open_table(SIDE)?.insert("k", value)?;
+                if fail {
+                    return Err(redb::Error::Corrupted("refused on purpose".into()));
+                }
+                Ok(())
+            }),
+            Box::new(move |result| drop(told.send(result.is_ok()))),
+        );
+        (write, ended)
+    };
+    let (write, ended) = side(7, false);
+    tables.write(write).expect("queued");
+    let appended = log.append("t", vec![Record::new("a", "1")]).await;
+    assert!(appended.is_ok());
+    assert!(ended.await.expect("told"), "stored");
+    let read = tables.read().expect("read");
+    let got = read
+        .open_table(SIDE)
+        .expect("table")
+        .get("k")
+        .expect("get")
+        .map(|v| v.value());
+    assert_eq!(got, Some(7));
+
+    // Alone, a side write still commits (after waiting briefly for company).
+    let (write, ended) = side(8, false);
+    tables.write(write).expect("queued");
+    assert!(ended.await.expect("told"));
+
+    let (write, ended) = side(9, true);
+    tables.write(write).expect("queued");
+    let refused = log.append("t", vec![Record::new("b", "2")]).await;
+    assert!(!ended.await.expect("told"), "a failing side write is told so");
+    let ends = log.end_offsets("t").await.expect("ends");
+    assert_eq!(
+        ends[0],
+        1 + u64::from(refused.is_ok()),
+        "an append in a failed commit is not stored"
+    );
+    let read = tables.read().expect("read");
+    let got = read
+        .open_table(SIDE)
+        .expect("table")
+        .get("k")
+        .expect("get")
+        .map(|v| v.value());
+    assert_eq!(got, Some(8), "nothing of the failed commit is stored");
+}

@@ -121,6 +121,28 @@ pub async fn idempotency_claims(stores: ReadStores) {
     );
 }
 
+/// A claim holds from the moment it is decided, before the store says it
+/// is stored: the next claim of the key is in flight, and once stored the
+/// claim answers as any other.
+pub async fn a_decided_claim_holds_before_it_is_stored(stores: ReadStores) {
+    let store = stores.keys;
+    let key = Uuid::new_v4().to_string();
+    let (first, stored) = store.decide_claim("ann", &key, "h", LEASE).await.expect("decide");
+    assert_eq!(first, Claim::Fresh);
+    let (second, unchanged) = store.decide_claim("ann", &key, "h", LEASE).await.expect("decide");
+    assert_eq!(second, Claim::InFlight, "held before it is stored");
+    stored.wait().await.expect("stored");
+    unchanged.wait().await.expect("nothing to store");
+    store
+        .complete_request("ann", &key, "{\"id\":2}")
+        .await
+        .expect("complete");
+    assert_eq!(
+        claim(&*store, "ann", &key, "h", LEASE).await,
+        Claim::Replay("{\"id\":2}".into())
+    );
+}
+
 pub async fn concurrent_claims_have_one_winner(stores: ReadStores) {
     let store = stores.keys;
     let key = Uuid::new_v4().to_string();

@@ -103,7 +103,7 @@ macro_rules! read_contract_suite {
             uploads_publish_or_fail, results_that_arrive_before_the_upload_wait_for_it,
             feed_order_and_tie_breaks, last_two_comments_follow_adds_and_deletes,
             only_the_author_deletes_a_comment, duplicates_have_their_effect_once,
-            positions_commit_with_the_batch, a_second_projector_backs_off_and_applies_nothing, idempotency_claims, concurrent_claims_have_one_winner, an_expired_claim_is_taken_over_once,
+            positions_commit_with_the_batch, a_second_projector_backs_off_and_applies_nothing, idempotency_claims, a_decided_claim_holds_before_it_is_stored, concurrent_claims_have_one_winner, an_expired_claim_is_taken_over_once,
             processed_marks, uploads_advance_by_compare_and_set, an_upload_of_5000_parts_keeps_them_all, pruning_and_quotas,
             the_gateway_directory);
     };
