@@ -180,19 +180,17 @@ async fn side_writes_share_the_logs_commits() {
         );
         (write, ended)
     };
+    let stored = || {
+        let read = tables.read().expect("read");
+        let table = read.open_table(SIDE).expect("table");
+        table.get("k").expect("get").map(|v| v.value())
+    };
     let (write, ended) = side(7, false);
     tables.write(write).expect("queued");
     let appended = log.append("t", vec![Record::new("a", "1")]).await;
     assert!(appended.is_ok());
     assert!(ended.await.expect("told"), "stored");
-    let read = tables.read().expect("read");
-    let got = read
-        .open_table(SIDE)
-        .expect("table")
-        .get("k")
-        .expect("get")
-        .map(|v| v.value());
-    assert_eq!(got, Some(7));
+    assert_eq!(stored(), Some(7));
 
     // Alone, a side write still commits (after waiting briefly for company).
     let (write, ended) = side(8, false);
@@ -209,12 +207,5 @@ async fn side_writes_share_the_logs_commits() {
         1 + u64::from(refused.is_ok()),
         "an append in a failed commit is not stored"
     );
-    let read = tables.read().expect("read");
-    let got = read
-        .open_table(SIDE)
-        .expect("table")
-        .get("k")
-        .expect("get")
-        .map(|v| v.value());
-    assert_eq!(got, Some(8), "nothing of the failed commit is stored");
+    assert_eq!(stored(), Some(8), "nothing of the failed commit is stored");
 }
