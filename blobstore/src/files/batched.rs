@@ -24,12 +24,17 @@ pub(super) struct BatchedFile {
 impl BatchedFile {
     pub(super) async fn create(path: &Path) -> std::io::Result<Self> {
         let file = tokio::fs::File::create(path).await?.into_std().await;
-        Ok(BatchedFile {
+        Ok(BatchedFile::from_file(file))
+    }
+
+    /// Writes go to `file` from where it stands.
+    pub(super) fn from_file(file: std::fs::File) -> Self {
+        BatchedFile {
             idle: Some(file),
             writing: None,
             gathered: Vec::new(),
             gathered_len: 0,
-        })
+        }
     }
 
     pub(super) async fn push(&mut self, chunk: Bytes) -> std::io::Result<()> {
@@ -50,6 +55,7 @@ impl BatchedFile {
             for chunk in &chunks {
                 file.write_all(chunk)?;
             }
+            start_writeback(&file);
             Ok(file)
         }));
         Ok(())
@@ -73,3 +79,21 @@ impl BatchedFile {
             .map_err(std::io::Error::other)?
     }
 }
+
+/// Starts writing the file's dirty pages to the disk without waiting, so
+/// the disk works while the next bytes arrive and the closing sync has
+/// little left to do. Without it, a 5 MB tus PATCH spent about half its
+/// time in its final fsync, the disk idle until then. Only a hint: any
+/// failure shows at the sync.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the call's duration (we hold
+    // `file`), and the call reads no memory of ours.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &std::fs::File) {}
