@@ -14,6 +14,9 @@ pub enum BlobError {
     Body(std::io::Error),
     #[error("local blob storage: {0}")]
     Io(#[from] std::io::Error),
+    /// This store does not do what was asked of it (see `writes_in_place`).
+    #[error("not supported by this blob store: {0}")]
+    Unsupported(String),
     /// Objects being joined were not the sizes the caller named.
     #[error("the sources hold {found} bytes, not the {expected} expected")]
     SizeMismatch { expected: u64, found: u64 },
@@ -94,7 +97,8 @@ impl BlobError {
             | BlobError::TooLarge { .. }
             | BlobError::InvalidKey(_)
             | BlobError::Body(_)
-            | BlobError::SizeMismatch { .. } => false,
+            | BlobError::SizeMismatch { .. }
+            | BlobError::Unsupported(_) => false,
         }
     }
 }

@@ -85,6 +85,25 @@ pub trait BlobStore: Send + Sync {
         compose_by_streaming(self, sources, to).await
     }
 
+    /// Whether [`BlobStore::write_at`] works here: a resumable upload's
+    /// bytes then go into one object as they arrive, and finishing the
+    /// upload joins nothing. Elsewhere each request's bytes are an object
+    /// of their own, joined by `compose` at the end.
+    fn writes_in_place(&self) -> bool {
+        false
+    }
+
+    /// Writes `body` into the object `key` from byte `offset` on, where
+    /// `offset` is at most its size; whatever was there from `offset` on
+    /// (a write cut short earlier) is replaced. Durable when it returns
+    /// the bytes written. More than `limit` bytes is
+    /// [`BlobError::TooLarge`], and a failed write leaves the object as it
+    /// was up to `offset`. Only where [`BlobStore::writes_in_place`].
+    async fn write_at(&self, key: &str, offset: u64, body: ByteStream, limit: u64) -> Result<u64, BlobError> {
+        let _ = (offset, body, limit);
+        Err(BlobError::Unsupported(format!("writing {key} in place")))
+    }
+
     /// Removes the object; removing what is not there is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 

@@ -129,6 +129,7 @@ impl Gateway {
             keys,
             requests,
             keyed: crate::idempotency::KeyedRequests::new(),
+            upload_turns: crate::tus::UploadTurns::default(),
             uploads,
             auth,
             limits,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub keyed: crate::idempotency::KeyedRequests,
     /// Resumable uploads' state.
     pub uploads: Arc<dyn UploadSessions>,
+    /// One writer at a time per upload written in place (see `tus/turns.rs`).
+    pub upload_turns: crate::tus::UploadTurns,
     pub auth: Auth,
     /// Per-user and per-address token buckets.
     pub limits: RateLimits,

@@ -40,25 +40,63 @@ impl FileStore {
         Ok(self.root.join(key))
     }
 
-    async fn write_partial(
-        &self,
-        partial: &Path,
-        mut body: ByteStream,
-        limit: u64,
-    ) -> Result<u64, BlobError> {
-        let mut file = BatchedFile::create(partial).await?;
-        let mut written = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(BlobError::Body)?;
-            written += chunk.len() as u64;
-            if written > limit {
-                return Err(BlobError::TooLarge { limit });
-            }
-            file.push(chunk).await?;
-        }
-        file.sync().await?;
-        Ok(written)
+    async fn write_partial(&self, partial: &Path, body: ByteStream, limit: u64) -> Result<u64, BlobError> {
+        write_body(BatchedFile::create(partial).await?, body, limit).await
     }
+}
+
+/// Writes `body` through `file`, at most `limit` bytes, and syncs it.
+async fn write_body(mut file: BatchedFile, mut body: ByteStream, limit: u64) -> Result<u64, BlobError> {
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(BlobError::Body)?;
+        written += chunk.len() as u64;
+        if written > limit {
+            return Err(BlobError::TooLarge { limit });
+        }
+        file.push(chunk).await?;
+    }
+    file.sync().await?;
+    Ok(written)
+}
+
+/// `path` opened for writing from `offset`, its bytes from there on gone;
+/// made if missing (with its folders).
+fn open_at(path: &Path, offset: u64) -> Result<std::fs::File, BlobError> {
+    use std::io::{Seek, SeekFrom};
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let size = file.metadata()?.len();
+    if size < offset {
+        return Err(BlobError::SizeMismatch {
+            expected: offset,
+            found: size,
+        });
+    }
+    file.set_len(offset)?;
+    file.seek(SeekFrom::Start(offset))?;
+    Ok(file)
+}
+
+/// Cuts `path` back to `offset` bytes, durably.
+fn cut_back(path: &Path, offset: u64) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    file.set_len(offset)?;
+    file.sync_all()
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
 }
 
 #[async_trait]
@@ -83,6 +121,23 @@ impl BlobStore for FileStore {
                 Err(e)
             }
         }
+    }
+
+    fn writes_in_place(&self) -> bool {
+        true
+    }
+
+    async fn write_at(&self, key: &str, offset: u64, body: ByteStream, limit: u64) -> Result<u64, BlobError> {
+        let path = self.path(key)?;
+        let file = {
+            let path = path.clone();
+            blocking(move || open_at(&path, offset)).await?
+        };
+        let written = write_body(BatchedFile::from_file(file), body, limit).await;
+        if written.is_err() {
+            let _ = blocking(move || Ok(cut_back(&path, offset)?)).await;
+        }
+        written
     }
 
     async fn compose(&self, sources: &[(String, u64)], to: &str) -> Result<u64, BlobError> {

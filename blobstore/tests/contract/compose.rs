@@ -74,3 +74,65 @@ pub async fn compose_with_a_missing_source_leaves_nothing(store: Arc<dyn BlobSto
     );
     assert_eq!(store.size(&to).await.expect("size"), None);
 }
+
+/// A resumable upload written in place: each write goes on from its
+/// offset, replacing what a write cut short left past it; a failed or too
+/// large write leaves the object as it was up to its offset; the whole is
+/// then one source to compose. A store that does not write in place says so.
+pub async fn writes_in_place_replace_what_follows_the_offset(store: Arc<dyn BlobStore>) {
+    let upload = key("in-place");
+    let data = pattern(3 * MIB + 5, 9);
+    let (first, rest) = data.split_at(MIB);
+    if !store.writes_in_place() {
+        let refused = store
+            .write_at(&upload, 0, chunked(first.to_vec(), 4096, None), 10 * MIB as u64)
+            .await;
+        assert!(matches!(refused, Err(BlobError::Unsupported(_))), "{refused:?}");
+        return;
+    }
+    let at = |offset: usize, bytes: &[u8], fail: Option<usize>| {
+        store.write_at(
+            &upload,
+            offset as u64,
+            chunked(bytes.to_vec(), 64 * 1024, fail),
+            10 * MIB as u64,
+        )
+    };
+    assert_eq!(at(0, first, None).await.expect("first"), MIB as u64);
+    // Garbage past the offset, from a write whose bytes were not kept.
+    assert_eq!(
+        at(MIB, &pattern(MIB, 200), None).await.expect("garbage"),
+        MIB as u64
+    );
+    assert!(at(MIB, rest, Some(3)).await.is_err(), "a failing body fails");
+    assert_eq!(
+        store.size(&upload).await.expect("size"),
+        Some(MIB as u64),
+        "cut back to its offset"
+    );
+    let too_large = store
+        .write_at(&upload, MIB as u64, chunked(rest.to_vec(), 64 * 1024, None), 1024)
+        .await;
+    assert!(
+        matches!(too_large, Err(BlobError::TooLarge { .. })),
+        "{too_large:?}"
+    );
+    assert_eq!(store.size(&upload).await.expect("size"), Some(MIB as u64));
+    assert_eq!(at(MIB, rest, None).await.expect("rest"), rest.len() as u64);
+    assert!(read_all(&*store, &upload).await == data, "the bytes in order");
+    let beyond = at(data.len() + 1, b"x", None).await;
+    assert!(beyond.is_err(), "an offset past the end is refused");
+
+    let to = key("in-place-composed");
+    let size = store
+        .compose(&[(upload.clone(), data.len() as u64)], &to)
+        .await
+        .expect("compose");
+    assert_eq!(size, data.len() as u64);
+    assert!(read_all(&*store, &to).await == data);
+    store.delete(&upload).await.expect("delete");
+    assert!(
+        read_all(&*store, &to).await == data,
+        "the composed object outlives its source"
+    );
+}

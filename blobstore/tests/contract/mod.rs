@@ -179,6 +179,7 @@ macro_rules! blob_contract_suite {
             a_body_over_the_limit_leaves_nothing, a_failing_body_keeps_the_previous_object,
             missing_objects, rename_moves_an_object, unsafe_keys_are_refused, concurrent_writers,
             compose_joins_sources_in_order, compose_with_a_missing_source_leaves_nothing,
+            writes_in_place_replace_what_follows_the_offset,
             old_objects_under_a_folder_are_listed);
     };
     (@tests $store:expr; $($name:ident),*) => {

@@ -90,7 +90,8 @@ async fn finish_if_complete(state: &AppState, user: &str, upload: &Upload) -> Re
     }
 }
 
-/// Stores the request's bytes as a new part and moves the offset past them.
+/// Stores the request's bytes (in place, or as a new part) and moves the
+/// offset past them.
 async fn store_part(
     state: &AppState,
     mut upload: Upload,
@@ -98,21 +99,47 @@ async fn store_part(
     room: u64,
     checksum: Option<(protocol::Algorithm, Vec<u8>)>,
 ) -> Result<Upload, Problem> {
-    let part = chunks::new_part(upload.offset);
-    let kept = chunks::store_chunk(&state.blobs, upload.id, &part, body, room, checksum).await?;
     let from = upload.offset;
+    // In place from its first byte; an upload begun in parts (before the
+    // store wrote in place) goes on in parts.
+    let in_place = state.blobs.writes_in_place()
+        && (from == 0 || {
+            let whole = chunks::chunk_key(upload.id, chunks::WHOLE);
+            state.blobs.size(&whole).await?.is_some_and(|size| size >= from)
+        });
+    let _turn = match in_place {
+        true => Some(state.upload_turns.take(upload.id).await),
+        false => None,
+    };
+    if in_place && state.uploads.upload(upload.id).await?.map(|u| u.offset) != Some(from) {
+        return Err(moved_first());
+    }
+    let part = chunks::new_part(from);
+    let target = match in_place {
+        true => chunks::Target::InPlace { offset: from },
+        false => chunks::Target::Part(&part),
+    };
+    let kept = chunks::store_chunk(&state.blobs, upload.id, target, body, room, checksum).await?;
     upload.offset += kept;
     upload.expires_at = expiry();
-    let added = (kept > 0).then_some(part.as_str());
+    // In place, the upload has one part, named when its first bytes are kept.
+    let added = match in_place {
+        true => (kept > 0 && from == 0).then_some(chunks::WHOLE),
+        false => (kept > 0).then_some(part.as_str()),
+    };
     if !state.uploads.advance_upload(&upload, from, added).await? {
-        if kept > 0 {
+        if kept > 0 && !in_place {
             let _ = state.blobs.delete(&chunks::chunk_key(upload.id, &part)).await;
         }
-        return Err(Problem::client(
-            StatusCode::CONFLICT,
-            "offset-mismatch",
-            "another request moved the upload first",
-        ));
+        return Err(moved_first());
     }
     Ok(upload)
+}
+
+fn moved_first() -> Problem {
+    Problem::client(
+        StatusCode::CONFLICT,
+        "offset-mismatch",
+        "another request moved the upload first",
+    )
 }

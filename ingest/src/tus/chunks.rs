@@ -1,6 +1,8 @@
-//! An upload's bytes in the blob store: each PATCH (and a creation with a
-//! body) becomes one chunk object, `uploads/<id>/<n>`, streamed as it
-//! arrives. A request that breaks off keeps what arrived (tus resumes from
+//! An upload's bytes in the blob store: where the store writes in place
+//! (files), one object, `uploads/<id>/000000000000-whole`, each request's
+//! bytes written at their offset; elsewhere (S3) each PATCH (and a
+//! creation with a body) becomes one chunk object, `uploads/<id>/<n>`,
+//! streamed as it arrives. A request that breaks off keeps what arrived (tus resumes from
 //! there) unless it carried a checksum. On completion the blob store joins
 //! the chunks, in order, into one staged object (on S3 a multipart upload
 //! whose parts are server-side copies of the chunks where they are large
@@ -25,6 +27,28 @@ use crate::Problem;
 /// requests race at one offset (only one of them will be kept).
 pub fn new_part(offset: u64) -> String {
     format!("{offset:012}-{}", &Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// The one part of an upload written in place (see [`Target`]); named by
+/// offset 0 like any first part, so [`sized_chunks`] sizes it.
+pub const WHOLE: &str = "000000000000-whole";
+
+/// Where a request's bytes go.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A chunk object of its own.
+    Part(&'a str),
+    /// The upload's one object, from this offset on.
+    InPlace { offset: u64 },
+}
+
+impl Target<'_> {
+    fn part(&self) -> &str {
+        match self {
+            Target::Part(part) => part,
+            Target::InPlace { .. } => WHOLE,
+        }
+    }
 }
 
 pub fn chunk_key(upload: Uuid, part: &str) -> String {
@@ -59,17 +83,17 @@ impl Hasher {
     }
 }
 
-/// Stores `body` as `part` of `upload`, at most `room` bytes. Returns
+/// Stores `body` at `target` of `upload`, at most `room` bytes. Returns
 /// the bytes kept (0: nothing stored).
 pub async fn store_chunk(
     blobs: &Arc<dyn BlobStore>,
     upload: Uuid,
-    part: &str,
+    target: Target<'_>,
     body: Body,
     room: u64,
     checksum: Option<(Algorithm, Vec<u8>)>,
 ) -> Result<u64, Problem> {
-    let key = chunk_key(upload, part);
+    let key = chunk_key(upload, target.part());
     let broke_off = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hasher = Arc::new(std::sync::Mutex::new(
         checksum.as_ref().map(|(a, _)| Hasher::new(*a)),
@@ -97,7 +121,11 @@ pub async fn store_chunk(
                 }),
         )
     };
-    let stored = match blobs.put_stream(&key, stream, room).await {
+    let written = match target {
+        Target::Part(_) => blobs.put_stream(&key, stream, room).await,
+        Target::InPlace { offset } => blobs.write_at(&key, offset, stream, room).await,
+    };
+    let stored = match written {
         Ok(size) => size,
         Err(BlobError::TooLarge { .. }) => {
             return Err(Problem::client(
@@ -113,7 +141,7 @@ pub async fn store_chunk(
         if broke_off.load(std::sync::atomic::Ordering::Relaxed)
             || actual.as_deref() != Some(expected.as_slice())
         {
-            let _ = blobs.delete(&key).await;
+            drop_written(blobs, &key, target).await;
             return Err(Problem::client(
                 StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
                 "checksum-mismatch",
@@ -122,9 +150,24 @@ pub async fn store_chunk(
         }
     }
     if stored == 0 {
-        let _ = blobs.delete(&key).await;
+        drop_written(blobs, &key, target).await;
     }
     Ok(stored)
+}
+
+/// Lets go of bytes written but not kept: their chunk, or what follows the
+/// offset in the upload's one object.
+async fn drop_written(blobs: &Arc<dyn BlobStore>, key: &str, target: Target<'_>) {
+    let dropped = match target {
+        Target::Part(_) => blobs.delete(key).await,
+        Target::InPlace { offset } => {
+            let nothing: ByteStream = Box::pin(futures::stream::empty());
+            blobs.write_at(key, offset, nothing, 0).await.map(drop)
+        }
+    };
+    if let Err(e) = dropped {
+        tracing::warn!(error = %e, key, "could not drop bytes not kept");
+    }
 }
 
 /// The upload's chunk objects (`parts`, in order), each with its size: a

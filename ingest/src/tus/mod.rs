@@ -13,6 +13,7 @@ mod chunks;
 pub mod posting;
 pub mod protocol;
 mod sweep;
+mod turns;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -32,6 +33,7 @@ use append::append;
 use protocol::{OFFSET_OCTET_STREAM, VERSION};
 
 pub use sweep::{start as start_sweep, sweep_expired};
+pub use turns::UploadTurns;
 
 /// The header that names the post made from a finished upload.
 pub const POST_HEADER: &str = "imagegram-post";
