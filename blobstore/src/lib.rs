@@ -6,7 +6,9 @@
 //!
 //! - [`files::FileStore`]: files under the data dir (the embedded default).
 //!   Objects are written to a temporary file, fsynced and renamed, so a
-//!   reader never sees half an object.
+//!   reader never sees half an object. It also writes a resumable upload
+//!   in place ([`BlobStore::write_at`]), and joins one object by a hard
+//!   link.
 //! - [`s3::S3Store`]: S3 or any S3-compatible store (MinIO, moto, Ceph)
 //!   through `aws-sdk-s3`; large bodies go up as multipart uploads, so memory
 //!   stays bounded by the part size whatever the object's size.
@@ -17,8 +19,10 @@
 //! ## Layout
 //! - `port.rs`: the trait, the byte-stream type and key validation.
 //! - `keys.rs`: where originals and converted images live.
-//! - `files/`: the local-files adapter (`mod.rs`); `batched.rs` writes a
-//!   stream in 1 MiB writes; `compose.rs` joins parts by `copy_file_range`.
+//! - `files/`: the local-files adapter (`mod.rs`, with writes in place);
+//!   `batched.rs` writes a stream in 1 MiB writes, each started on its way
+//!   to the disk at once; `compose.rs` joins parts by `copy_file_range`,
+//!   or one part by a hard link.
 //! - `s3/`: the S3 adapter (`mod.rs`) over a connected bucket (`bucket.rs`):
 //!   streaming uploads (`upload.rs`) and joins by server-side part copies
 //!   (`compose.rs`), both through one multipart writer (`multipart.rs`).

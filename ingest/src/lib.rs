@@ -43,8 +43,10 @@
 //!   forwarded to it (`peers.rs`, over the gateway directory).
 //! - `reads.rs`: a post and its image.
 //! - `tus/`: resumable uploads (tus 1.0): `protocol.rs` (headers, pure),
-//!   `append.rs` (a PATCH's bytes), `chunks.rs` (bytes as chunk objects),
-//!   `posting.rs` (the post from a finished upload), `sweep.rs` (expiration), `mod.rs` (routes).
+//!   `append.rs` (a PATCH's bytes), `chunks.rs` (bytes in place or as
+//!   chunk objects), `turns.rs` (one writer at a time per upload written
+//!   in place), `posting.rs` (the post from a finished upload),
+//!   `sweep.rs` (expiration), `mod.rs` (routes).
 //! - `legacy.rs`: the original system's routes (upload, comment, feed).
 //! - `admin/`: operator actions and reads for the CLI when this process
 //!   holds the log: rebuild, replay, status, dead letters (operator token).
