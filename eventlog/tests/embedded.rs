@@ -158,7 +158,6 @@ async fn a_creation_cut_short_leaves_nothing_in_the_way() {
 async fn side_writes_share_the_logs_commits() {
     use imagegram_eventlog::embedded::SideWrite;
     use imagegram_eventlog::{Record, TopicSpec};
-    use redb::ReadableTable;
 
     const SIDE: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("side");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -176,7 +175,9 @@ async fn side_writes_share_the_logs_commits() {
                 }
                 Ok(())
             }),
-            Box::new(move |result| drop(told.send(result.is_ok()))),
+            Box::new(move |result| {
+                let _ = told.send(result.is_ok());
+            }),
         );
         (write, ended)
     };
