@@ -76,7 +76,7 @@ async fn add_comment_event(
         content,
         created_at: timestamp(now),
     };
-    let body = serde_json::to_value(&view)?;
+    let body = serde_json::value::to_raw_value(&view)?;
     let stored = Stored {
         status: StatusCode::CREATED.as_u16(),
         location: None,

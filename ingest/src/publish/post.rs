@@ -124,7 +124,7 @@ async fn request_post(state: AppState, posting: Posting) -> Result<(Stored, Subs
         status: StatusCode::ACCEPTED.as_u16(),
         location: Some(format!("/v1/posts/{post_id}")),
         consistency: Some(consistency::token(&written)),
-        body: serde_json::to_value(&accepted)?,
+        body: serde_json::value::to_raw_value(&accepted)?,
     };
     Ok((stored, outcomes))
 }
