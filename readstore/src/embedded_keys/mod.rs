@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use imagegram_eventlog::embedded::{SideTables, SideWrite};
+use imagegram_eventlog::embedded::{Apply, SideTables, SideWrite};
 use imagegram_eventlog::LogError;
 use tokio::sync::oneshot;
 
@@ -48,6 +48,18 @@ fn file_error(e: impl Into<redb::Error>) -> StoreError {
     StoreError::KeyFile(Arc::new(e.into()))
 }
 
+/// Runs `apply` in the log's next commit and waits until that commit ended.
+async fn commit_side(tables: &SideTables, apply: Apply) -> Result<(), StoreError> {
+    let (reply, done) = oneshot::channel();
+    let told = Box::new(move |result| {
+        let _ = reply.send(ended(result));
+    });
+    tables
+        .write(SideWrite::new(apply, told))
+        .map_err(StoreError::Log)?;
+    Durable::on(done).wait().await
+}
+
 /// The log's answer on a side write, as this store's.
 fn ended(result: Result<(), LogError>) -> Result<(), StoreError> {
     result.map_err(StoreError::Log)
@@ -56,17 +68,12 @@ fn ended(result: Result<(), LogError>) -> Result<(), StoreError> {
 impl EmbeddedKeys {
     /// The keys in the log's file behind `tables`, their tables made if new.
     pub async fn open(tables: SideTables) -> Result<Self, StoreError> {
-        let (reply, done) = oneshot::channel();
-        let make = SideWrite::new(
-            Box::new(|txn| {
-                txn.open_table(tables::KEYS)?;
-                txn.open_table(tables::BY_AGE)?;
-                Ok(())
-            }),
-            Box::new(move |result| drop(reply.send(ended(result)))),
-        );
-        tables.write(make).map_err(StoreError::Log)?;
-        done.await.map_err(|_| StoreError::WriterStopped)??;
+        let make = Box::new(|txn: &redb::WriteTransaction| {
+            txn.open_table(tables::KEYS)?;
+            txn.open_table(tables::BY_AGE)?;
+            Ok(())
+        });
+        commit_side(&tables, make).await?;
         Ok(EmbeddedKeys {
             tables,
             pending: Arc::default(),
@@ -141,21 +148,16 @@ impl EmbeddedKeys {
     /// on its way are left to a later prune.
     async fn prune_slice(&self, before: i64, after: Option<AgeKey>) -> Result<Pruned, StoreError> {
         let slice: Arc<Mutex<Pruned>> = Arc::default();
-        let (reply, done) = oneshot::channel();
-        let write = SideWrite::new(
-            {
-                let (slice, pending) = (Arc::clone(&slice), Arc::clone(&self.pending));
-                Box::new(move |txn| {
-                    let busy = |actor: &str, key: &str| lock(&pending).has(actor, key);
-                    let pruned = tables::prune_slice(txn, before, after.as_ref(), busy)?;
-                    *slice.lock().unwrap_or_else(|p| p.into_inner()) = pruned;
-                    Ok(())
-                })
-            },
-            Box::new(move |result| drop(reply.send(ended(result)))),
-        );
-        self.tables.write(write).map_err(StoreError::Log)?;
-        done.await.map_err(|_| StoreError::WriterStopped)??;
+        let prune = {
+            let (slice, pending) = (Arc::clone(&slice), Arc::clone(&self.pending));
+            Box::new(move |txn: &redb::WriteTransaction| {
+                let busy = |actor: &str, key: &str| lock(&pending).has(actor, key);
+                let pruned = tables::prune_slice(txn, before, after.as_ref(), busy)?;
+                *slice.lock().unwrap_or_else(|p| p.into_inner()) = pruned;
+                Ok(())
+            })
+        };
+        commit_side(&self.tables, prune).await?;
         let pruned = std::mem::take(&mut *slice.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(pruned)
     }
