@@ -114,22 +114,22 @@ async fn store_part(
     if in_place && state.uploads.upload(upload.id).await?.map(|u| u.offset) != Some(from) {
         return Err(moved_first());
     }
-    let part = chunks::new_part(from);
-    let target = match in_place {
-        true => chunks::Target::InPlace { offset: from },
-        false => chunks::Target::Part(&part),
-    };
+    // A new part of its own, unless written in place.
+    let part = (!in_place).then(|| chunks::new_part(from));
+    let target = part
+        .as_deref()
+        .map_or(chunks::Target::InPlace { offset: from }, chunks::Target::Part);
     let kept = chunks::store_chunk(&state.blobs, upload.id, target, body, room, checksum).await?;
     upload.offset += kept;
     upload.expires_at = expiry();
     // In place, the upload has one part, named when its first bytes are kept.
-    let added = match in_place {
-        true => (kept > 0 && from == 0).then_some(chunks::WHOLE),
-        false => (kept > 0).then_some(part.as_str()),
+    let added = match &part {
+        Some(part) => (kept > 0).then_some(part.as_str()),
+        None => (kept > 0 && from == 0).then_some(chunks::WHOLE),
     };
     if !state.uploads.advance_upload(&upload, from, added).await? {
-        if kept > 0 && !in_place {
-            let _ = state.blobs.delete(&chunks::chunk_key(upload.id, &part)).await;
+        if let Some(part) = part.as_deref().filter(|_| kept > 0) {
+            let _ = state.blobs.delete(&chunks::chunk_key(upload.id, part)).await;
         }
         return Err(moved_first());
     }
