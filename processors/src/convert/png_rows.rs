@@ -103,7 +103,7 @@ pub fn decode_shrunk<R: BufRead + Seek>(
         return Err(format!("unexpected decoded layout {color:?} {depth:?}"));
     }
     let channels = color.samples();
-    let mut shrinker = Shrinker::new(region, factor);
+    let mut shrinker = Shrinker::new(region, factor, !interlaced);
     let mut rgb = Vec::with_capacity(width as usize * 3);
     for (y, x0, step, samples) in row_layout(width, height, interlaced) {
         let row = reader

@@ -1,7 +1,9 @@
-//! Box shrinking while decoding: pixels are summed into an accumulator a
-//! whole factor smaller than the visible region, as they arrive and in any
-//! order (so interlaced PNG passes work too). The full-size image never
-//! exists in memory; what does is at most about 2400x2400 cells.
+//! Box shrinking while decoding: pixels are summed into cells a whole
+//! factor smaller than the visible region, as they arrive. Rows that come
+//! top to bottom are summed one row of cells at a time; the passes of an
+//! interlaced PNG, in any order, into every cell at once. The full-size
+//! image never exists in memory; the shrunk one is at most about
+//! 2400x2400 cells.
 
 use image::RgbImage;
 
@@ -49,19 +51,42 @@ pub struct Shrinker {
     factor: u32,
     cols: u32,
     rows: u32,
-    sums: Vec<u16>,
+    sums: Sums,
+}
+
+/// Where the sums of the cells live.
+enum Sums {
+    /// Rows arrive top to bottom (a PNG that is not interlaced): one row of
+    /// cells is summed at a time and averaged into `out` once it is whole,
+    /// so only the shrunk image is held, not a second, wider grid of sums.
+    InOrder { row: u32, sums: Vec<u32>, out: Vec<u8> },
+    /// Rows arrive in any order (the passes of an interlaced PNG): every
+    /// cell's sum is kept until the end. A cell holds at most 16x16
+    /// pixels, so a sum fits a u16.
+    AnyOrder(Vec<u16>),
 }
 
 impl Shrinker {
-    pub fn new(region: Region, factor: u32) -> Shrinker {
+    /// `in_order`: rows will come top to bottom, each whole, one at a time.
+    pub fn new(region: Region, factor: u32, in_order: bool) -> Shrinker {
         let cols = region.width.div_ceil(factor);
         let rows = region.height.div_ceil(factor);
+        let cells = cols as usize * 3;
+        let sums = if in_order {
+            Sums::InOrder {
+                row: 0,
+                sums: vec![0; cells],
+                out: Vec::with_capacity(cells * rows as usize),
+            }
+        } else {
+            Sums::AnyOrder(vec![0; cells * rows as usize])
+        };
         Shrinker {
             region,
             factor,
             cols,
             rows,
-            sums: vec![0; cols as usize * rows as usize * 3],
+            sums,
         }
     }
 
@@ -72,46 +97,154 @@ impl Shrinker {
         if y < r.y || y >= r.y + r.height {
             return;
         }
-        let cell_row = ((y - r.y) / self.factor) as usize * self.cols as usize;
-        for (i, px) in pixels.chunks_exact(3).enumerate() {
-            let x = x0 + i as u32 * step;
-            if x < r.x {
-                continue;
+        let cell_row = (y - r.y) / self.factor;
+        loop {
+            match &self.sums {
+                Sums::InOrder { row, .. } if *row < cell_row => self.finish_cell_row(),
+                // A row of a cell row already averaged: not in order after all.
+                Sums::InOrder { row, .. } if *row > cell_row => return,
+                _ => break,
             }
-            if x >= r.x + r.width {
-                break;
+        }
+        let f = self.factor;
+        match &mut self.sums {
+            Sums::InOrder { sums, .. } if x0 == 0 && step == 1 => {
+                // The common case, without a division per pixel: the
+                // visible part of the row, a cell's width of pixels at a time.
+                let visible = pixels.get(r.x as usize * 3..).unwrap_or_default();
+                let visible = &visible[..visible.len().min(r.width as usize * 3)];
+                for (cell, run) in sums.chunks_exact_mut(3).zip(visible.chunks(f as usize * 3)) {
+                    let (mut red, mut green, mut blue) = (0, 0, 0);
+                    for px in run.chunks_exact(3) {
+                        red += u32::from(px[0]);
+                        green += u32::from(px[1]);
+                        blue += u32::from(px[2]);
+                    }
+                    cell[0] += red;
+                    cell[1] += green;
+                    cell[2] += blue;
+                }
             }
-            let at = (cell_row + ((x - r.x) / self.factor) as usize) * 3;
-            for (sum, &v) in self.sums[at..at + 3].iter_mut().zip(px) {
-                *sum += u16::from(v);
+            Sums::InOrder { sums, .. } => add_strided(sums, 0, r, f, x0, step, pixels),
+            Sums::AnyOrder(sums) => {
+                let first_cell = cell_row as usize * self.cols as usize;
+                add_strided(sums, first_cell, r, f, x0, step, pixels);
             }
         }
     }
 
-    /// The shrunk region: each cell is the mean of the source pixels in it
-    /// (cells on the right and bottom edges may hold fewer).
-    pub fn finish(self) -> RgbImage {
-        let (f, r) = (self.factor, self.region);
-        let span = |i: u32, len: u32| (len - i * f).min(f);
-        let mut out = Vec::with_capacity(self.sums.len());
-        for row in 0..self.rows {
-            let h = span(row, r.height);
-            for col in 0..self.cols {
-                let n = span(col, r.width) * h;
-                let at = (row * self.cols + col) as usize * 3;
-                for c in 0..3 {
-                    let sum = u32::from(self.sums[at + c]);
-                    out.push(((sum + n / 2) / n) as u8);
-                }
+    /// In order: the summed cell row averaged into the output, and the
+    /// sums cleared for the next.
+    fn finish_cell_row(&mut self) {
+        let (f, r, rows) = (self.factor, self.region, self.rows);
+        let Sums::InOrder { row, sums, out } = &mut self.sums else {
+            return;
+        };
+        if *row >= rows {
+            return;
+        }
+        let h = span(f, *row, r.height);
+        for (col, cell) in sums.chunks_exact_mut(3).enumerate() {
+            let mean = Mean::of(span(f, col as u32, r.width) * h);
+            for sum in cell {
+                out.push(mean.of_sum(*sum));
+                *sum = 0;
             }
         }
-        RgbImage::from_raw(self.cols, self.rows, out).unwrap_or_default()
+        *row += 1;
+    }
+
+    /// The shrunk region: each cell is the mean of the source pixels in it
+    /// (cells on the right and bottom edges may hold fewer).
+    pub fn finish(mut self) -> RgbImage {
+        let (cols, rows) = (self.cols, self.rows);
+        let out = match &self.sums {
+            Sums::InOrder { .. } => {
+                // Rows the source never sent (it ended early) stay black.
+                while matches!(&self.sums, Sums::InOrder { row, .. } if *row < rows) {
+                    self.finish_cell_row();
+                }
+                match self.sums {
+                    Sums::InOrder { out, .. } => out,
+                    Sums::AnyOrder(_) => Vec::new(),
+                }
+            }
+            Sums::AnyOrder(sums) => {
+                let mut out = Vec::with_capacity(sums.len());
+                for row in 0..rows {
+                    let h = span(self.factor, row, self.region.height);
+                    for col in 0..cols {
+                        let mean = Mean::of(span(self.factor, col, self.region.width) * h);
+                        let at = (row * cols + col) as usize * 3;
+                        for &sum in &sums[at..at + 3] {
+                            out.push(mean.of_sum(u32::from(sum)));
+                        }
+                    }
+                }
+                out
+            }
+        };
+        RgbImage::from_raw(cols, rows, out).unwrap_or_default()
+    }
+}
+
+/// How many source pixels cell `i` spans on a side `len` long.
+fn span(factor: u32, i: u32, len: u32) -> u32 {
+    (len - i * factor).min(factor)
+}
+
+/// Adds the pixels of a row whose i-th is at column `x0 + i * step` to
+/// the cells from `first_cell` on.
+fn add_strided<T: From<u8> + std::ops::AddAssign>(
+    cells: &mut [T],
+    first_cell: usize,
+    r: Region,
+    factor: u32,
+    x0: u32,
+    step: u32,
+    pixels: &[u8],
+) {
+    for (i, px) in pixels.chunks_exact(3).enumerate() {
+        let x = x0 + i as u32 * step;
+        if x < r.x {
+            continue;
+        }
+        if x >= r.x + r.width {
+            break;
+        }
+        let at = (first_cell + ((x - r.x) / factor) as usize) * 3;
+        for (sum, &v) in cells[at..at + 3].iter_mut().zip(px) {
+            *sum += T::from(v);
+        }
+    }
+}
+
+/// Division by a cell's pixel count, rounded, as a multiply and a shift:
+/// exact for every sum a cell can hold (below 2^17, for counts up to 256).
+#[derive(Clone, Copy)]
+struct Mean {
+    n: u32,
+    inverse: u64,
+}
+
+impl Mean {
+    fn of(n: u32) -> Mean {
+        let n = n.max(1);
+        Mean {
+            n,
+            inverse: (1u64 << 32).div_ceil(u64::from(n)),
+        }
+    }
+
+    fn of_sum(self, sum: u32) -> u8 {
+        ((u64::from(sum + self.n / 2) * self.inverse) >> 32) as u8
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn cover_sees_the_centred_square() {
@@ -148,7 +281,7 @@ mod tests {
             width: 3,
             height: 3,
         };
-        let mut s = Shrinker::new(region, 2);
+        let mut s = Shrinker::new(region, 2, true);
         for y in 0..3 {
             // Column 0 is outside the region and must not count.
             let row: Vec<u8> = (0..4u8).flat_map(|x| [x * 10 + y as u8; 3]).collect();
@@ -170,11 +303,50 @@ mod tests {
             width: 4,
             height: 1,
         };
-        let mut s = Shrinker::new(region, 1);
+        let mut s = Shrinker::new(region, 1, false);
         s.add_row(0, 1, 2, &[9, 9, 9, 7, 7, 7]);
         let out = s.finish();
         assert_eq!(out.get_pixel(1, 0).0, [9; 3]);
         assert_eq!(out.get_pixel(3, 0).0, [7; 3]);
         assert_eq!(out.get_pixel(0, 0).0, [0; 3]);
+    }
+
+    #[test]
+    fn a_mean_is_the_rounded_division_for_every_sum_a_cell_holds() {
+        for n in 1..=256u32 {
+            let mean = Mean::of(n);
+            for sum in 0..=255 * n {
+                assert_eq!(mean.of_sum(sum), ((sum + n / 2) / n) as u8, "{sum} / {n}");
+            }
+        }
+    }
+
+    proptest! {
+        /// Rows summed a cell row at a time give what summing every cell
+        /// to the end gives, whatever the region, factor and pixels.
+        #[test]
+        fn rows_in_order_shrink_as_rows_in_any_order(
+            (width, height, x, y, factor) in (1u32..40, 1u32..40)
+                .prop_flat_map(|(w, h)| (Just(w), Just(h), 0..w, 0..h, 1u32..17)),
+            seed in any::<u64>(),
+        ) {
+            let region = Region { x, y: y / 2, width: width - x, height: height - y };
+            let mut state = seed | 1;
+            let mut ordered = Shrinker::new(region, factor, true);
+            let mut any = Shrinker::new(region, factor, false);
+            for row in 0..height {
+                let pixels: Vec<u8> = (0..width * 3)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        state as u8
+                    })
+                    .collect();
+                ordered.add_row(row, 0, 1, &pixels);
+                any.add_row(row, 0, 1, &pixels);
+            }
+            prop_assert_eq!(ordered.finish(), any.finish());
+        }
     }
 }
