@@ -69,6 +69,15 @@ pub trait BlobStore: Send + Sync {
     /// The object as a stream, for large ones.
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError>;
 
+    /// The object opened as a file on this machine, where objects are
+    /// files here; `None` where they are not. A reader that seeks or
+    /// reads a little at a time (an image decoder) then reads the object
+    /// where it lies, instead of a copy of all of it in memory.
+    async fn open_local(&self, key: &str) -> Result<Option<std::fs::File>, BlobError> {
+        let _ = key;
+        Ok(None)
+    }
+
     /// The object's size, or `None` when there is none.
     async fn size(&self, key: &str) -> Result<Option<u64>, BlobError>;
 

@@ -1,6 +1,7 @@
 //! The image-conversion processor: `UploadRequested` in, the served JPEG
 //! stored, `ImageConverted` or `ConversionFailed` out.
 
+use std::io::BufReader;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use imagegram_schemas::topics::Consumer;
 use imagegram_schemas::{ids, ConversionFailed, Event, EventMeta, ImageConverted, UploadRequested};
 use tokio::sync::Semaphore;
 
-use crate::convert::{convert, ConvertOptions};
+use crate::convert::{convert, convert_from, ConvertOptions};
 use crate::lanes::Lane;
 use crate::{Failure, Processor};
 use imagegram_schemas::now_us;
@@ -78,11 +79,30 @@ impl Processor for ImageConverter {
     }
 }
 
+/// An original to convert: read where it lies when the blob store keeps
+/// files on this machine (a PNG is then decoded as it is read, and never
+/// held whole), else fetched whole.
+enum Original {
+    File(std::fs::File),
+    Bytes(bytes::Bytes),
+}
+
+/// How much of a local original is read at a time: large enough that
+/// reads are few, small enough to stay in the CPU's cache.
+const READ_BUFFER: usize = 128 * 1024;
+
 impl ImageConverter {
+    async fn original(&self, key: &str) -> Result<Original, BlobError> {
+        match self.blobs.open_local(key).await? {
+            Some(file) => Ok(Original::File(file)),
+            None => Ok(Original::Bytes(self.blobs.get(key).await?)),
+        }
+    }
+
     /// The served JPEG of `upload` stored, and the event that says so.
     async fn convert_upload(&self, upload: &UploadRequested) -> Result<Vec<Event>, Failure> {
-        let original = match self.blobs.get(&upload.original_key).await {
-            Ok(bytes) => bytes,
+        let original = match self.original(&upload.original_key).await {
+            Ok(original) => original,
             Err(BlobError::NotFound(_)) => {
                 return Ok(vec![Self::failed(
                     upload,
@@ -98,7 +118,10 @@ impl ImageConverter {
         let options = self.options.clone();
         let conversion = tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            convert(&original, &options)
+            match original {
+                Original::File(file) => convert_from(BufReader::with_capacity(READ_BUFFER, file), &options),
+                Original::Bytes(bytes) => convert(&bytes, &options),
+            }
         });
         // A conversion that hangs counts as a crash; its thread cannot be
         // stopped, but it keeps its slot, so hung ones cannot pile up.

@@ -165,6 +165,17 @@ impl BlobStore for FileStore {
         }
     }
 
+    async fn open_local(&self, key: &str) -> Result<Option<std::fs::File>, BlobError> {
+        let path = self.path(key)?;
+        match blocking(move || Ok(std::fs::File::open(&path)?)).await {
+            Ok(file) => Ok(Some(file)),
+            Err(BlobError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(BlobError::NotFound(key.to_owned()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
         match tokio::fs::metadata(self.path(key)?).await {
             Ok(meta) => Ok(Some(meta.len())),

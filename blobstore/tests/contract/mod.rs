@@ -171,6 +171,27 @@ pub async fn concurrent_writers(store: Arc<dyn BlobStore>) {
     }
 }
 
+/// Where objects are files here, one opens as a file holding its bytes,
+/// and a missing one is `NotFound`; elsewhere there is no local file.
+pub async fn local_objects_open_as_files(store: Arc<dyn BlobStore>) {
+    use std::io::Read;
+    let stored = key("local");
+    let data = pattern(70_000, 9);
+    store.put(&stored, Bytes::from(data.clone())).await.expect("put");
+    match store.open_local(&stored).await.expect("open_local") {
+        Some(mut file) => {
+            let mut read = Vec::new();
+            file.read_to_end(&mut read).expect("read");
+            assert!(read == data, "the local file holds other bytes");
+            assert!(matches!(
+                store.open_local(&key("never-written")).await,
+                Err(BlobError::NotFound(_))
+            ));
+        }
+        None => assert!(matches!(store.open_local(&key("never-written")).await, Ok(None))),
+    }
+}
+
 #[macro_export]
 macro_rules! blob_contract_suite {
     ($store:expr) => {
@@ -179,7 +200,7 @@ macro_rules! blob_contract_suite {
             a_body_over_the_limit_leaves_nothing, a_failing_body_keeps_the_previous_object,
             missing_objects, rename_moves_an_object, unsafe_keys_are_refused, concurrent_writers,
             compose_joins_sources_in_order, compose_with_a_missing_source_leaves_nothing,
-            writes_in_place_replace_what_follows_the_offset,
+            writes_in_place_replace_what_follows_the_offset, local_objects_open_as_files,
             old_objects_under_a_folder_are_listed);
     };
     (@tests $store:expr; $($name:ident),*) => {
