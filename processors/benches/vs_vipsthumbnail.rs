@@ -13,19 +13,18 @@
 //! (`IMAGEGRAM_BENCH_RUNS` sets the runs per case, default 5).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use imagegram_processors::convert::{convert_from, ConvertOptions};
+use imagegram_processors::convert::{convert_file, ConvertOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if let [_, flag, input, output] = args.as_slice() {
         if flag == "--convert" {
-            let source = BufReader::new(File::open(input)?);
-            let out = convert_from(source, &ConvertOptions::default())?;
+            let out = convert_file(File::open(input)?, &ConvertOptions::default())?;
             std::fs::write(output, out.jpeg)?;
             return Ok(());
         }

@@ -1,7 +1,6 @@
 //! The image-conversion processor: `UploadRequested` in, the served JPEG
 //! stored, `ImageConverted` or `ConversionFailed` out.
 
-use std::io::BufReader;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,7 +9,7 @@ use imagegram_schemas::topics::Consumer;
 use imagegram_schemas::{ids, ConversionFailed, Event, EventMeta, ImageConverted, UploadRequested};
 use tokio::sync::Semaphore;
 
-use crate::convert::{convert, convert_from, ConvertOptions};
+use crate::convert::{convert, convert_file, ConvertOptions};
 use crate::lanes::Lane;
 use crate::{Failure, Processor};
 use imagegram_schemas::now_us;
@@ -87,10 +86,6 @@ enum Original {
     Bytes(bytes::Bytes),
 }
 
-/// How much of a local original is read at a time: large enough that
-/// reads are few, small enough to stay in the CPU's cache.
-const READ_BUFFER: usize = 128 * 1024;
-
 impl ImageConverter {
     async fn original(&self, key: &str) -> Result<Original, BlobError> {
         match self.blobs.open_local(key).await? {
@@ -119,7 +114,7 @@ impl ImageConverter {
         let conversion = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             match original {
-                Original::File(file) => convert_from(BufReader::with_capacity(READ_BUFFER, file), &options),
+                Original::File(file) => convert_file(file, &options),
                 Original::Bytes(bytes) => convert(&bytes, &options),
             }
         });

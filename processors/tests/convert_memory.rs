@@ -3,9 +3,9 @@
 //! test's allocations count).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 
-use imagegram_processors::convert::{convert_from, ConvertOptions};
+use imagegram_processors::convert::{convert_file, ConvertOptions};
 
 mod memory;
 
@@ -46,11 +46,8 @@ fn a_100_mb_png_and_jpeg_convert_under_512_mb() {
     assert!(png_size >= 100_000_000, "the PNG is {png_size} bytes");
 
     reset_peak_rss();
-    let out = convert_from(
-        BufReader::new(File::open(&png_path).expect("open")),
-        &ConvertOptions::default(),
-    )
-    .expect("the 100 MB PNG converts");
+    let out = convert_file(File::open(&png_path).expect("open"), &ConvertOptions::default())
+        .expect("the 100 MB PNG converts");
     assert_eq!((out.width, out.height), (600, 600));
     let png_peak = peak_rss_mib();
     eprintln!("100 MB PNG ({png_size} bytes): peak resident {png_peak} MiB");
@@ -83,11 +80,8 @@ fn a_100_mb_png_and_jpeg_convert_under_512_mb() {
     drop(jpeg);
 
     reset_peak_rss();
-    let out = convert_from(
-        BufReader::new(File::open(&jpeg_path).expect("open")),
-        &ConvertOptions::default(),
-    )
-    .expect("the 100 MB JPEG converts");
+    let out = convert_file(File::open(&jpeg_path).expect("open"), &ConvertOptions::default())
+        .expect("the 100 MB JPEG converts");
     assert_eq!((out.width, out.height), (600, 600));
     let jpeg_peak = peak_rss_mib();
     eprintln!("100 MB JPEG ({jpeg_size} bytes): peak resident {jpeg_peak} MiB");

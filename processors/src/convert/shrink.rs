@@ -56,13 +56,18 @@ pub struct Shrinker {
 
 /// Where the sums of the cells live.
 enum Sums {
-    /// Rows arrive top to bottom (a PNG that is not interlaced): one row of
-    /// cells is summed at a time and averaged into `out` once it is whole,
-    /// so only the shrunk image is held, not a second, wider grid of sums.
-    InOrder { row: u32, sums: Vec<u32>, out: Vec<u8> },
+    /// Rows arrive top to bottom (a PNG that is not interlaced): the rows
+    /// of one row of cells are summed per source column (one add per
+    /// sample, which the compiler vectorises), and the columns are summed
+    /// into cells and averaged into `out` once the cell row is whole. Only
+    /// the shrunk image is held, not a grid of sums as large.
+    InOrder {
+        row: u32,
+        columns: Vec<u16>,
+        out: Vec<u8>,
+    },
     /// Rows arrive in any order (the passes of an interlaced PNG): every
-    /// cell's sum is kept until the end. A cell holds at most 16x16
-    /// pixels, so a sum fits a u16.
+    /// cell's sum is kept until the end.
     AnyOrder(Vec<u16>),
 }
 
@@ -75,7 +80,7 @@ impl Shrinker {
         let sums = if in_order {
             Sums::InOrder {
                 row: 0,
-                sums: vec![0; cells],
+                columns: vec![0; region.width as usize * 3],
                 out: Vec::with_capacity(cells * rows as usize),
             }
         } else {
@@ -106,51 +111,49 @@ impl Shrinker {
                 _ => break,
             }
         }
-        let f = self.factor;
         match &mut self.sums {
-            Sums::InOrder { sums, .. } if x0 == 0 && step == 1 => {
-                // The common case, without a division per pixel: the
-                // visible part of the row, a cell's width of pixels at a time.
+            Sums::InOrder { columns, .. } if x0 == 0 && step == 1 => {
                 let visible = pixels.get(r.x as usize * 3..).unwrap_or_default();
-                let visible = &visible[..visible.len().min(r.width as usize * 3)];
-                for (cell, run) in sums.chunks_exact_mut(3).zip(visible.chunks(f as usize * 3)) {
-                    let (mut red, mut green, mut blue) = (0, 0, 0);
-                    for px in run.chunks_exact(3) {
-                        red += u32::from(px[0]);
-                        green += u32::from(px[1]);
-                        blue += u32::from(px[2]);
-                    }
-                    cell[0] += red;
-                    cell[1] += green;
-                    cell[2] += blue;
+                for (sum, &v) in columns.iter_mut().zip(visible) {
+                    *sum += u16::from(v);
                 }
             }
-            Sums::InOrder { sums, .. } => add_strided(sums, 0, r, f, x0, step, pixels),
+            // Each column a cell of its own: the same placing as the grid's.
+            Sums::InOrder { columns, .. } => add_strided(columns, 0, r, 1, x0, step, pixels),
             Sums::AnyOrder(sums) => {
                 let first_cell = cell_row as usize * self.cols as usize;
-                add_strided(sums, first_cell, r, f, x0, step, pixels);
+                add_strided(sums, first_cell, r, self.factor, x0, step, pixels);
             }
         }
     }
 
-    /// In order: the summed cell row averaged into the output, and the
-    /// sums cleared for the next.
+    /// In order: the summed columns added up into the cell row, averaged
+    /// into the output, and cleared for the next cell row.
     fn finish_cell_row(&mut self) {
         let (f, r, rows) = (self.factor, self.region, self.rows);
-        let Sums::InOrder { row, sums, out } = &mut self.sums else {
+        let Sums::InOrder { row, columns, out } = &mut self.sums else {
             return;
         };
         if *row >= rows {
             return;
         }
         let h = span(f, *row, r.height);
-        for (col, cell) in sums.chunks_exact_mut(3).enumerate() {
-            let mean = Mean::of(span(f, col as u32, r.width) * h);
-            for sum in cell {
-                out.push(mean.of_sum(*sum));
-                *sum = 0;
+        let whole = Mean::of(f * h);
+        for cell in columns.chunks(f as usize * 3) {
+            let pixels = cell.len() / 3;
+            let mean = match pixels == f as usize {
+                true => whole,
+                false => Mean::of(pixels as u32 * h),
+            };
+            let mut sum = [0u32; 3];
+            for px in cell.chunks_exact(3) {
+                for (total, &v) in sum.iter_mut().zip(px) {
+                    *total += u32::from(v);
+                }
             }
+            out.extend(sum.map(|total| mean.of_sum(total)));
         }
+        columns.fill(0);
         *row += 1;
     }
 
@@ -195,8 +198,8 @@ fn span(factor: u32, i: u32, len: u32) -> u32 {
 
 /// Adds the pixels of a row whose i-th is at column `x0 + i * step` to
 /// the cells from `first_cell` on.
-fn add_strided<T: From<u8> + std::ops::AddAssign>(
-    cells: &mut [T],
+fn add_strided(
+    cells: &mut [u16],
     first_cell: usize,
     r: Region,
     factor: u32,
@@ -214,7 +217,7 @@ fn add_strided<T: From<u8> + std::ops::AddAssign>(
         }
         let at = (first_cell + ((x - r.x) / factor) as usize) * 3;
         for (sum, &v) in cells[at..at + 3].iter_mut().zip(px) {
-            *sum += T::from(v);
+            *sum += u16::from(v);
         }
     }
 }
