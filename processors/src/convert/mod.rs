@@ -8,7 +8,7 @@
 //!
 //! Memory does not grow with the original: PNGs are decoded row by row and
 //! box-shrunk as they arrive, JPEGs are scaled by libjpeg-turbo while
-//! decoding. A 100 MB PNG read from a file (`convert_from`) converts in
+//! decoding. A 100 MB PNG read from its file (`convert_file`) converts in
 //! about 14 MiB in all; from memory (`convert`), in that besides its bytes.
 
 mod error;
@@ -104,9 +104,8 @@ pub fn convert_from<R: BufRead + Seek>(
     refusing_panics(|| convert_source(source, None, options))
 }
 
-/// How much of a file is read at a time: large enough that reads are few
-/// (with 8 KiB, a tenth of a 100 MB PNG's conversion was the kernel's
-/// per-read work), small enough to stay in the CPU's cache.
+/// How much of a file is read at a time: large enough that reads are few,
+/// small enough to stay in the CPU's cache.
 const READ_BUFFER: usize = 128 * 1024;
 
 /// Converts the original in `file`, read as it is decoded (see [`convert_from`]).
