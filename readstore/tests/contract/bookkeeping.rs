@@ -16,6 +16,22 @@ async fn claim(store: &dyn IdempotencyKeys, user: &str, key: &str, hash: &str, l
     store.claim_request(user, key, hash, lease).await.expect("claim")
 }
 
+/// Stores `answer` for `user`'s claimed `key`, and checks that the next
+/// claim with the same request replays it.
+async fn answered_then_replayed(
+    store: &dyn IdempotencyKeys,
+    user: &str,
+    key: &str,
+    hash: &str,
+    answer: &str,
+) {
+    store.complete_request(user, key, answer).await.expect("complete");
+    assert_eq!(
+        claim(store, user, key, hash, LEASE).await,
+        Claim::Replay(answer.into())
+    );
+}
+
 fn advance(topic: &str, partition: u32, from: u64, to: u64) -> Advance {
     Advance {
         topic: topic.into(),
@@ -103,14 +119,7 @@ pub async fn idempotency_claims(stores: ReadStores) {
         Claim::Fresh,
         "released keys are free"
     );
-    store
-        .complete_request("ann", &key, "{\"id\":1}")
-        .await
-        .expect("complete");
-    assert_eq!(
-        claim(&*store, "ann", &key, "h3", LEASE).await,
-        Claim::Replay("{\"id\":1}".into())
-    );
+    answered_then_replayed(&*store, "ann", &key, "h3", "{\"id\":1}").await;
     store
         .release_request("ann", &key)
         .await
@@ -133,14 +142,7 @@ pub async fn a_decided_claim_holds_before_it_is_stored(stores: ReadStores) {
     assert_eq!(second, Claim::InFlight, "held before it is stored");
     stored.wait().await.expect("stored");
     unchanged.wait().await.expect("nothing to store");
-    store
-        .complete_request("ann", &key, "{\"id\":2}")
-        .await
-        .expect("complete");
-    assert_eq!(
-        claim(&*store, "ann", &key, "h", LEASE).await,
-        Claim::Replay("{\"id\":2}".into())
-    );
+    answered_then_replayed(&*store, "ann", &key, "h", "{\"id\":2}").await;
 }
 
 pub async fn concurrent_claims_have_one_winner(stores: ReadStores) {
