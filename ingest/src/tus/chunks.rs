@@ -2,11 +2,12 @@
 //! (files), one object, `uploads/<id>/000000000000-whole`, each request's
 //! bytes written at their offset; elsewhere (S3) each PATCH (and a
 //! creation with a body) becomes one chunk object, `uploads/<id>/<n>`,
-//! streamed as it arrives. A request that breaks off keeps what arrived (tus resumes from
-//! there) unless it carried a checksum. On completion the blob store joins
-//! the chunks, in order, into one staged object (on S3 a multipart upload
-//! whose parts are server-side copies of the chunks where they are large
-//! enough): memory stays at a few buffers whatever the size.
+//! streamed as it arrives. A request that breaks off keeps what arrived
+//! (tus resumes from there) unless it carried a checksum. On completion
+//! the blob store joins the chunks, in order, into one staged object (in
+//! place, a hard link; on S3 a multipart upload whose parts are
+//! server-side copies of the chunks where they are large enough): memory
+//! stays at a few buffers whatever the size.
 
 use std::sync::Arc;
 
