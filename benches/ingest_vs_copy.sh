@@ -23,13 +23,16 @@ now() { date +%s.%N; }
 took() { python3 -c "print(round($2 - $1, 3))"; }
 
 # The file through tus as a client that keeps its connection sends it:
-# one creation, then PATCHes of 5 MB, each read from the file as it goes.
+# one creation, then PATCHes of 5 MB, each streamed from the file in
+# 256 KiB reads into one buffer, as curl streams a file it uploads (a
+# client that read each 5 MB whole into a fresh buffer before sending
+# spent 1.4-2.4 ms of every PATCH on that alone, and held 5 MB).
 # Prints the seconds from the creation to the last PATCH's answer.
 tus_upload() {
   python3 - "$WORK/big.png" "$APP_PORT" "$TOKEN" "$1" <<'PY'
 import base64, http.client, os, sys, time
 path, port, token, caption = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-size, chunk = os.path.getsize(path), 5 * 1000 * 1000
+size, chunk, piece = os.path.getsize(path), 5 * 1000 * 1000, 256 * 1024
 auth = {"Authorization": "Bearer " + token, "Tus-Resumable": "1.0.0"}
 conn = http.client.HTTPConnection("127.0.0.1", port)
 start = time.perf_counter()
@@ -38,15 +41,25 @@ conn.request("POST", "/v1/uploads", headers={**auth, "Upload-Length": str(size),
 created = conn.getresponse(); created.read()
 assert created.status == 201, created.status
 location = created.getheader("Location")
+buffer = memoryview(bytearray(piece))
 with open(path, "rb") as f:
     offset = 0
     while offset < size:
-        data = os.pread(f.fileno(), chunk, offset)
-        conn.request("PATCH", location, body=data, headers={**auth, "Upload-Offset": str(offset),
-                     "Content-Type": "application/offset+octet-stream"})
+        length = min(chunk, size - offset)
+        conn.putrequest("PATCH", location)
+        for name, value in {**auth, "Upload-Offset": str(offset), "Content-Length": str(length),
+                            "Content-Type": "application/offset+octet-stream"}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        sent = 0
+        while sent < length:
+            got = os.preadv(f.fileno(), [buffer[:min(piece, length - sent)]], offset + sent)
+            assert got > 0, "the file ended early"
+            conn.sock.sendall(buffer[:got])
+            sent += got
         answer = conn.getresponse(); answer.read()
         assert answer.status == 204, answer.status
-        offset += len(data)
+        offset += length
 print(round(time.perf_counter() - start, 3))
 PY
 }
