@@ -141,9 +141,10 @@ impl Shrinker {
         let whole = Mean::of(f * h);
         for cell in columns.chunks(f as usize * 3) {
             let pixels = cell.len() / 3;
-            let mean = match pixels == f as usize {
-                true => whole,
-                false => Mean::of(pixels as u32 * h),
+            let mean = if pixels == f as usize {
+                whole
+            } else {
+                Mean::of(pixels as u32 * h)
             };
             let mut sum = [0u32; 3];
             for px in cell.chunks_exact(3) {
