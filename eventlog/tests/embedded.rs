@@ -210,3 +210,78 @@ async fn side_writes_share_the_logs_commits() {
     );
     assert_eq!(stored(), Some(8), "nothing of the failed commit is stored");
 }
+
+/// A rider runs at the start of every commit: what its component queued
+/// is stored with the next append, without a write of its own, and is
+/// told how that commit ended; a kick makes a commit when no append comes;
+/// a rider that fails takes its commit's appends with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn riders_store_their_queue_in_the_next_commit() {
+    use std::sync::{Arc, Mutex};
+
+    use imagegram_eventlog::embedded::Ended;
+    use imagegram_eventlog::{Record, TopicSpec};
+
+    const RIDDEN: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("ridden");
+    type Told = tokio::sync::oneshot::Sender<bool>;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = EmbeddedLog::open(dir.path(), Durability::Fsync).expect("opens");
+    log.create_topics(&[TopicSpec::new("t", 1)]).await.expect("topic");
+    let tables = log.side_tables().expect("the embedded log has side tables");
+
+    // The component's queue: values to store, and who waits on them.
+    let queue: Arc<Mutex<Vec<(u64, Told)>>> = Arc::default();
+    let rider = {
+        let queue = Arc::clone(&queue);
+        Box::new(move |txn: &redb::WriteTransaction, told: &mut Vec<Ended>| {
+            let taken = std::mem::take(&mut *queue.lock().expect("queue"));
+            let mut table = txn.open_table(RIDDEN)?;
+            let mut waiting = Vec::new();
+            let mut refused = false;
+            for (value, waiter) in taken {
+                table.insert(value, value)?;
+                refused |= value == 0;
+                waiting.push(waiter);
+            }
+            told.push(Box::new(move |ended: Result<(), _>| {
+                for waiter in waiting {
+                    let _ = waiter.send(ended.is_ok());
+                }
+            }));
+            if refused {
+                return Err(redb::Error::Corrupted("zero refused on purpose".into()));
+            }
+            Ok(())
+        })
+    };
+    tables.ride(rider).expect("rides");
+    let enqueue = |value: u64| {
+        let (waiter, told) = tokio::sync::oneshot::channel();
+        queue.lock().expect("queue").push((value, waiter));
+        told
+    };
+    let stored = |value: u64| {
+        let read = tables.read().expect("read");
+        let table = read.open_table(RIDDEN).expect("table");
+        table.get(value).expect("get").map(|v| v.value())
+    };
+
+    let told = enqueue(1);
+    log.append("t", vec![Record::new("a", "1")])
+        .await
+        .expect("appended");
+    assert!(told.await.expect("told"), "stored with the append");
+    assert_eq!(stored(1), Some(1));
+
+    let told = enqueue(2);
+    tables.kick().expect("kicked");
+    assert!(told.await.expect("told"), "a kick commits without an append");
+    assert_eq!(stored(2), Some(2));
+
+    let told = enqueue(0);
+    let refused = log.append("t", vec![Record::new("b", "2")]).await;
+    assert!(refused.is_err(), "the append shares the rider's failed commit");
+    assert!(!told.await.expect("told"), "and the rider is told it failed");
+    assert_eq!(stored(0), None);
+    assert_eq!(log.end_offsets("t").await.expect("ends")[0], 1);
+}

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use crate::{Appended, EventLog, GroupReader, LogError, LogReader, Position, Record, TopicSpec};
 
 pub use layout::Durability;
-pub use side::{Apply, Ended, SideTables, SideWrite};
+pub use side::{Apply, Ended, Rider, SideTables, SideWrite};
 
 /// The embedded event log. Cheap to clone; all clones share one store.
 #[derive(Clone)]

@@ -4,6 +4,11 @@
 //! its work appends, instead of a commit of its own on another thread.
 //! A redb commit costs about 190 µs of CPU whatever it holds, and the
 //! keys' own commits were a tenth of a keyed comment write's CPU.
+//!
+//! Two ways in: a [`SideWrite`] is a message of its own, applied in the
+//! first commit after it; a [`Rider`] is asked at the start of every
+//! commit for whatever its component queued, so writes that an append
+//! soon follows cost no message and no extra wake-up of the writer.
 
 use std::sync::Arc;
 
@@ -17,6 +22,12 @@ use crate::LogError;
 pub type Apply = Box<dyn FnOnce(&WriteTransaction) -> Result<(), redb::Error> + Send>;
 /// Told how the commit holding a side write ended, once it has.
 pub type Ended = Box<dyn FnOnce(Result<(), LogError>) + Send>;
+/// Called at the start of every commit, in the writer's thread: writes
+/// whatever its component queued since the last one, without a message of
+/// its own, and pushes to the list it is given whatever must be told how
+/// the commit ended (before writing, so a failed write is told too). An
+/// error aborts the commit, as a side write's does.
+pub type Rider = Box<dyn FnMut(&WriteTransaction, &mut Vec<Ended>) -> Result<(), redb::Error> + Send>;
 
 /// One write to side tables, joined to the next group commit.
 pub struct SideWrite {
@@ -50,5 +61,20 @@ impl SideTables {
     /// and dropped, and its `ended` is never told.
     pub fn write(&self, write: SideWrite) -> Result<(), LogError> {
         self.store.side_write(write)
+    }
+
+    /// Has `rider` run at the start of every commit from the next one on.
+    /// A component whose writes mostly precede an append of its own (a
+    /// keyed request's claim, then its event) queues them for its rider
+    /// instead of sending a write each: the append's commit carries them,
+    /// and the writer is not woken once more for each.
+    pub fn ride(&self, rider: Rider) -> Result<(), LogError> {
+        self.store.ride(rider)
+    }
+
+    /// Asks for a commit soon, for writes queued for a rider when no
+    /// append may follow to carry them.
+    pub fn kick(&self) -> Result<(), LogError> {
+        self.write(SideWrite::new(Box::new(|_| Ok(())), Box::new(drop)))
     }
 }

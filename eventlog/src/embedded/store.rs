@@ -56,6 +56,7 @@ impl Store {
             durability,
             next_offsets: HashMap::new(),
             topics: Arc::clone(&topics),
+            riders: Vec::new(),
         };
         let writer_thread = std::thread::Builder::new()
             .name("eventlog-writer".into())
@@ -90,6 +91,13 @@ impl Store {
     pub(crate) fn side_write(&self, write: super::side::SideWrite) -> Result<(), LogError> {
         self.writer
             .send(WriteOp::Side(write))
+            .map_err(|_| LogError::Closed)
+    }
+
+    /// Registers a rider (see `side.rs`); refused once the log is closed.
+    pub(crate) fn ride(&self, rider: super::side::Rider) -> Result<(), LogError> {
+        self.writer
+            .send(WriteOp::Ride(rider))
             .map_err(|_| LogError::Closed)
     }
 

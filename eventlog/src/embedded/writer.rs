@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use tokio::sync::{oneshot, watch};
 
 use super::layout::{encode_record, now_ms, partition_table, Durability, GROUP_OFFSETS, TOPICS};
-use super::side::SideWrite;
+use super::side::{Ended, Rider, SideWrite};
 use crate::{Appended, LogError, Position, Record, TopicSpec};
 
 /// Requests folded into one transaction at most; bounds the time a commit takes.
@@ -38,6 +38,9 @@ pub(crate) enum WriteOp {
     },
     /// Another component's tables, written in this commit (see `side.rs`).
     Side(SideWrite),
+    /// Another component's writes, run at the start of every commit from
+    /// now on (see `side.rs`).
+    Ride(Rider),
 }
 
 /// How long a batch of side writes alone waits for an append to share its
@@ -69,6 +72,7 @@ pub(crate) struct Writer {
     pub(crate) durability: Durability,
     pub(crate) next_offsets: HashMap<(String, u32), u64>,
     pub(crate) topics: Arc<RwLock<HashMap<String, u32>>>,
+    pub(crate) riders: Vec<Rider>,
 }
 
 impl Writer {
@@ -81,6 +85,15 @@ impl Writer {
                     Ok(op) => ops.push(op),
                     Err(_) => break,
                 }
+            }
+            let (riders, mut ops): (Vec<WriteOp>, Vec<WriteOp>) =
+                ops.into_iter().partition(|op| matches!(op, WriteOp::Ride(_)));
+            self.riders.extend(riders.into_iter().filter_map(|op| match op {
+                WriteOp::Ride(rider) => Some(rider),
+                _ => None,
+            }));
+            if ops.is_empty() {
+                continue;
             }
             if ops.iter().all(|op| matches!(op, WriteOp::Side(_))) {
                 wait_for_company(&rx, &mut ops);
@@ -95,11 +108,15 @@ impl Writer {
     fn apply(&mut self, mut ops: Vec<WriteOp>) {
         let mut staged: HashMap<(String, u32), u64> = HashMap::new();
         let mut new_topics: Vec<TopicSpec> = Vec::new();
+        let mut told: Vec<Ended> = Vec::new();
         let outcome = (|| -> Result<Vec<Result<Vec<Appended>, LogError>>, LogError> {
             let mut txn = self.db.begin_write().map_err(LogError::storage)?;
             if self.durability == Durability::Process {
                 txn.set_durability(redb::Durability::None)
                     .map_err(LogError::storage)?;
+            }
+            for rider in &mut self.riders {
+                rider(&txn, &mut told).map_err(LogError::storage)?;
             }
             let mut results = Vec::with_capacity(ops.len());
             for op in &mut ops {
@@ -115,6 +132,7 @@ impl Writer {
                     }
                     WriteOp::Commit { group, positions, .. } => commit_offsets(&txn, group, positions)?,
                     WriteOp::CreateTopics { topics, .. } => self.create(&txn, topics, &mut new_topics)?,
+                    WriteOp::Ride(_) => Ok(Vec::new()), // taken out before the commit
                 });
             }
             txn.commit().map_err(LogError::storage)?;
@@ -126,12 +144,18 @@ impl Writer {
                 if let Ok(mut topics) = self.topics.write() {
                     topics.extend(new_topics.into_iter().map(|t| (t.name, t.partitions)));
                 }
+                for ended in told {
+                    ended(Ok(()));
+                }
                 for (op, result) in ops.into_iter().zip(results) {
                     answer(op, result);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "embedded log commit failed; every request in it fails");
+                for ended in told {
+                    ended(Err(LogError::storage(e.to_string())));
+                }
                 for op in ops {
                     answer(op, Err(LogError::storage(e.to_string())));
                 }
@@ -251,5 +275,6 @@ fn answer(op: WriteOp, result: Result<Vec<Appended>, LogError>) {
         | WriteOp::Commit { reply, .. }
         | WriteOp::CreateTopics { reply, .. } => drop(reply.send(result)),
         WriteOp::Side(side) => (side.ended)(result.map(drop)),
+        WriteOp::Ride(_) => {}
     }
 }

@@ -29,6 +29,8 @@ pub(super) struct Pruned {
     pub next: Option<AgeKey>,
 }
 
+/// The keys' table in a snapshot of the file.
+pub(super) type StoredKeys = redb::ReadOnlyTable<(&'static str, &'static str), Fields<'static>>;
 pub(super) type Keys<'t> = Table<'t, (&'static str, &'static str), Fields<'static>>;
 pub(super) type Ages<'t> = Table<'t, (i64, &'static str, &'static str), ()>;
 

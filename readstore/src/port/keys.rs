@@ -24,28 +24,66 @@ pub(crate) fn lease_micros(lease: std::time::Duration) -> i64 {
     i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2)
 }
 
+/// Asks the store to write what it holds queued, now.
+type Kick = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+
 /// When a decided claim is stored. An adapter that stores a claim before
 /// deciding on the next hands out one already stored.
-#[derive(Debug)]
-pub struct Durable(Option<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>);
+pub struct Durable {
+    done: Option<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>,
+    /// For a claim left for the next write to carry: asks for that write
+    /// if none has come by the time it is awaited.
+    kick: Option<Kick>,
+}
+
+impl std::fmt::Debug for Durable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Durable")
+            .field("stored", &self.done.is_none())
+            .finish_non_exhaustive()
+    }
+}
 
 impl Durable {
     /// A claim already stored.
     pub fn stored() -> Self {
-        Durable(None)
+        Durable {
+            done: None,
+            kick: None,
+        }
     }
 
     /// A claim whose store answers on `done`.
     pub(crate) fn on(done: tokio::sync::oneshot::Receiver<Result<(), StoreError>>) -> Self {
-        Durable(Some(done))
+        Durable {
+            done: Some(done),
+            kick: None,
+        }
+    }
+
+    /// A claim the store's next write carries, answering on `done`;
+    /// `kick` asks for that write.
+    pub(crate) fn carried(done: tokio::sync::oneshot::Receiver<Result<(), StoreError>>, kick: Kick) -> Self {
+        Durable {
+            done: Some(done),
+            kick: Some(kick),
+        }
     }
 
     /// Waits until the claim is stored.
     pub async fn wait(self) -> Result<(), StoreError> {
-        match self.0 {
-            None => Ok(()),
-            Some(done) => done.await.map_err(|_| StoreError::WriterStopped)?,
+        let Some(mut done) = self.done else {
+            return Ok(());
+        };
+        match done.try_recv() {
+            Ok(stored) => return stored,
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => return Err(StoreError::WriterStopped),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
         }
+        if let Some(kick) = self.kick {
+            kick()?;
+        }
+        done.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
