@@ -22,14 +22,15 @@
 //! The answer is recorded after the client has it, not before: waiting
 //! for that write (another commit of the read database) doubled a keyed
 //! request's time. Answers are recorded together, every
-//! [`RECORD_EVERY`], and at the end of the drain on shutdown; until then
-//! this gateway answers retries from its memory of recent answers
-//! ([`KeyedRequests`]), which keeps each for a lease. If the gateway dies
-//! first, the claim's lease runs out and a retry runs the work again; the
-//! ids it derives from the key are the same, so the log's consumers drop
-//! the repeat and the answer names the same post or comment.
+//! [`RECORD_EVERY`], and at the end of the drain on shutdown; until the
+//! store has them, this gateway answers retries from its memory of
+//! answers not yet recorded ([`KeyedRequests`]), and from then on the
+//! store does. If the gateway dies first, the claim's lease runs out and a
+//! retry runs the work again; the ids it derives from the key are the
+//! same, so the log's consumers drop the repeat and the answer names the
+//! same post or comment.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -171,15 +172,21 @@ impl IntoResponse for Earlier {
     }
 }
 
-/// This gateway's keyed requests: the claims its work holds now, its
-/// recent answers by (user, key) with the request's digest, and the
-/// answers not yet recorded in the store.
+/// This gateway's keyed requests: the claims its work holds now, and the
+/// answers it gave that the store does not have yet, by (user, key), each
+/// with its request's digest.
 #[derive(Clone)]
 pub struct KeyedRequests {
     held: Arc<Mutex<HashSet<(String, String)>>>,
-    memory: moka::sync::Cache<(String, String), Arc<(String, Stored)>>,
-    unrecorded: Arc<Mutex<Vec<Answer>>>,
+    unrecorded: Arc<Mutex<Unrecorded>>,
 }
+
+/// A user and one of their keys.
+type Name = (String, String);
+/// An answer given, with its request's digest.
+type Given = Arc<(String, Stored)>;
+/// Answers given and not yet recorded, by name.
+type Unrecorded = HashMap<Name, Given>;
 
 /// A claim held while its work runs; let go when dropped, whatever ended
 /// the work.
@@ -204,10 +211,6 @@ impl KeyedRequests {
     pub fn new() -> Self {
         KeyedRequests {
             held: Arc::default(),
-            memory: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(LEASE)
-                .build(),
             unrecorded: Arc::default(),
         }
     }
@@ -255,38 +258,51 @@ impl KeyedRequests {
         }
     }
 
-    /// Stores every answer not yet stored; a failure costs only replays
-    /// (see the module's doc).
+    /// Stores every answer not yet stored, then forgets them: the store
+    /// answers their retries from then on. They are kept until it has
+    /// them, so a retry meanwhile is still replayed, not refused as in
+    /// flight. A failure costs only replays (see the module's doc).
     pub async fn record(&self, keys: &dyn IdempotencyKeys) {
-        let answers = std::mem::take(&mut *lock(&self.unrecorded));
-        if answers.is_empty() {
+        let answered: Vec<(Name, Given)> = lock(&self.unrecorded)
+            .iter()
+            .map(|(name, answer)| (name.clone(), Arc::clone(answer)))
+            .collect();
+        if answered.is_empty() {
             return;
+        }
+        let mut answers = Vec::with_capacity(answered.len());
+        for ((actor, key), answer) in &answered {
+            match serde_json::to_string(&answer.1) {
+                Ok(response) => answers.push(Answer {
+                    actor: actor.clone(),
+                    key: key.clone(),
+                    response,
+                }),
+                Err(e) => tracing::error!(error = %e, "could not serialise an idempotent answer"),
+            }
         }
         if let Err(e) = keys.complete_requests(&answers).await {
             tracing::warn!(error = %e, answers = answers.len(), "could not store idempotent answers");
         }
-    }
-
-    /// Keeps the answer to `user`'s `key` for its retries, and for the
-    /// next record.
-    fn remember(&self, user: String, key: String, hash: String, stored: &Stored) {
-        match serde_json::to_string(stored) {
-            Ok(response) => {
-                let answer = Answer {
-                    actor: user.clone(),
-                    key: key.clone(),
-                    response,
-                };
-                lock(&self.unrecorded).push(answer);
-            }
-            Err(e) => tracing::error!(error = %e, "could not serialise an idempotent answer"),
+        let mut unrecorded = lock(&self.unrecorded);
+        for (name, _) in &answered {
+            unrecorded.remove(name);
         }
-        self.memory.insert((user, key), Arc::new((hash, stored.clone())));
     }
 
-    /// What an earlier request with `key` decided, if this gateway answered it lately.
+    /// Keeps the answer to `user`'s `key` for its retries, until the next
+    /// record.
+    fn remember(&self, user: String, key: String, hash: String, stored: &Stored) {
+        let answer = Arc::new((hash, stored.clone()));
+        lock(&self.unrecorded).insert((user, key), answer);
+    }
+
+    /// What an earlier request with `key` decided, if this gateway
+    /// answered it and the store may not have it yet.
     fn earlier(&self, user: &str, key: &str, hash: &str) -> Option<Earlier> {
-        let answered = self.memory.get(&(user.to_owned(), key.to_owned()))?;
+        let answered = lock(&self.unrecorded)
+            .get(&(user.to_owned(), key.to_owned()))
+            .map(Arc::clone)?;
         let (stored_hash, stored) = &*answered;
         Some(if stored_hash == hash {
             Earlier::Replay(stored.clone())
@@ -397,8 +413,44 @@ mod tests {
         assert!(keyed.earlier("ann", "j", "same").is_none());
         let unrecorded = keyed.unrecorded.lock().expect("lock");
         assert_eq!(unrecorded.len(), 1, "and it waits to be recorded");
-        assert_eq!(unrecorded[0].key, "k");
-        let kept: Stored = serde_json::from_str(&unrecorded[0].response).expect("json");
+        let (hash, kept) = &**unrecorded.get(&("ann".to_owned(), "k".to_owned())).expect("kept");
+        assert_eq!(hash, "same");
         assert_eq!(kept.body.get(), stored.body.get());
+    }
+
+    /// Once recorded, an answer is the store's to replay, and the gateway
+    /// forgets it.
+    #[tokio::test]
+    async fn recorded_answers_move_to_the_store() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = imagegram_readstore::SqlStore::sqlite(&dir.path().join("keys.db"))
+            .await
+            .expect("sqlite");
+        let keyed = KeyedRequests::new();
+        assert_eq!(
+            store
+                .claim_request("ann", "k", "same", LEASE)
+                .await
+                .expect("claim"),
+            Claim::Fresh
+        );
+        let stored = Stored {
+            status: 201,
+            location: None,
+            consistency: None,
+            body: serde_json::value::to_raw_value(&serde_json::json!({"id": 1})).expect("json"),
+        };
+        keyed.remember("ann".into(), "k".into(), "same".into(), &stored);
+        keyed.record(&store).await;
+        assert!(keyed.earlier("ann", "k", "same").is_none(), "forgotten");
+        let Claim::Replay(text) = store
+            .claim_request("ann", "k", "same", LEASE)
+            .await
+            .expect("claim")
+        else {
+            panic!("the store replays the answer");
+        };
+        let replayed: Stored = serde_json::from_str(&text).expect("json");
+        assert_eq!((replayed.status, replayed.body.get()), (201, stored.body.get()));
     }
 }
