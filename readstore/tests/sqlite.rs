@@ -36,3 +36,44 @@ mod one_file {
 
     crate::read_contract_suite!(sqlite().await);
 }
+
+/// A claim asks for no commit of its own: the next append's commit
+/// carries it. So once an append made after the claim is acknowledged,
+/// the claim is on disk too: after a restart the key is still held (its
+/// lease runs), not free for another request to take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_is_stored_by_the_next_appends_commit() {
+    use imagegram_eventlog::{EventLog, Record, TopicSpec};
+    use imagegram_readstore::Claim;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lease = Duration::from_secs(600);
+    {
+        let log = EmbeddedLog::open(&dir.path().join("log"), Durability::Fsync).expect("embedded log");
+        log.create_topics(&[TopicSpec::new("t", 1)]).await.expect("topic");
+        let stores = ReadStores::embedded(dir.path(), &log).await.expect("stores");
+        let (claim, durable) = stores
+            .keys
+            .decide_claim("ann", "k", "h", lease)
+            .await
+            .expect("decided");
+        assert_eq!(claim, Claim::Fresh);
+        log.append("t", vec![Record::new("a", "1")])
+            .await
+            .expect("appended");
+        // Dropped unawaited: nothing asks for a commit for the claim.
+        drop(durable);
+    }
+    let log = EmbeddedLog::open(&dir.path().join("log"), Durability::Fsync).expect("reopened");
+    let stores = ReadStores::embedded(dir.path(), &log).await.expect("stores");
+    assert_eq!(
+        stores
+            .keys
+            .claim_request("ann", "k", "h", lease)
+            .await
+            .expect("claim"),
+        Claim::InFlight,
+        "the claim rode the append's commit"
+    );
+}
