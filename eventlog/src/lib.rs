@@ -30,7 +30,8 @@
 //! - `embedded/`: the redb-backed log: `file.rs` (a new file appears
 //!   whole), `layout.rs` (tables and record
 //!   bytes), `writer.rs` (the group-commit thread), `side.rs` (tables of
-//!   other components written in its commits), `store.rs` (the handle
+//!   other components written in its commits, by a write of their own
+//!   or by a rider that every commit runs), `store.rs` (the handle
 //!   the log and readers share), `reader.rs` (tailing reads), `group.rs`
 //!   (in-process consumer groups).
 //! - `kafka/`: the rdkafka-backed log (`producer.rs`, `reader.rs`, `admin.rs`).

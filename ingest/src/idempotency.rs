@@ -394,15 +394,20 @@ async fn release(store: &dyn IdempotencyKeys, user: &str, key: &str) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_remembered_answer_replays_for_the_same_request_only() {
-        let keyed = KeyedRequests::new();
-        let stored = Stored {
+    /// A 201 as a comment's work answers it.
+    fn created() -> Stored {
+        Stored {
             status: 201,
             location: None,
             consistency: None,
             body: serde_json::value::to_raw_value(&serde_json::json!({"id": 1})).expect("json"),
-        };
+        }
+    }
+
+    #[test]
+    fn a_remembered_answer_replays_for_the_same_request_only() {
+        let keyed = KeyedRequests::new();
+        let stored = created();
         keyed.remember("ann".into(), "k".into(), "same".into(), &stored);
         assert!(matches!(keyed.earlier("ann", "k", "same"), Some(Earlier::Replay(s)) if s.status == 201));
         assert!(matches!(
@@ -434,12 +439,7 @@ mod tests {
                 .expect("claim"),
             Claim::Fresh
         );
-        let stored = Stored {
-            status: 201,
-            location: None,
-            consistency: None,
-            body: serde_json::value::to_raw_value(&serde_json::json!({"id": 1})).expect("json"),
-        };
+        let stored = created();
         keyed.remember("ann".into(), "k".into(), "same".into(), &stored);
         keyed.record(&store).await;
         assert!(keyed.earlier("ann", "k", "same").is_none(), "forgotten");

@@ -39,7 +39,8 @@
 //!   [`RequestRecords`] implementation).
 //! - `embedded_keys/`: the embedded mode's idempotency keys, in the
 //!   embedded log's file and commits: `mod.rs` (the [`EmbeddedKeys`]
-//!   handle, which decides each call in memory), `entry.rs` (a key's
+//!   handle, which decides each call in memory and queues the changes
+//!   for the log's next commit to store), `entry.rs` (a key's
 //!   state and the pure decisions on it), `pending.rs` (changes decided
 //!   but not yet stored), `tables.rs` (the tables, and writing changes
 //!   and prunes in a transaction of the log's).
