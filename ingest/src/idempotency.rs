@@ -284,9 +284,13 @@ impl KeyedRequests {
         if let Err(e) = keys.complete_requests(&answers).await {
             tracing::warn!(error = %e, answers = answers.len(), "could not store idempotent answers");
         }
+        // Only the answers just recorded: a key answered again meanwhile
+        // (its claim taken over) keeps its newer answer for the next record.
         let mut unrecorded = lock(&self.unrecorded);
-        for (name, _) in &answered {
-            unrecorded.remove(name);
+        for (name, given) in &answered {
+            if unrecorded.get(name).is_some_and(|kept| Arc::ptr_eq(kept, given)) {
+                unrecorded.remove(name);
+            }
         }
     }
 
