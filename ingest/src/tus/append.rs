@@ -8,16 +8,17 @@ use axum::http::{header, HeaderMap, StatusCode};
 use imagegram_readstore::Upload;
 use uuid::Uuid;
 
-use super::{chunks, expiry, posting, protocol, POST_HEADER};
+use super::{chunks, expiry, posting, protocol, Turn, POST_HEADER};
 use crate::state::AppState;
 use crate::upload_stream::MAX_IMAGE_BYTES;
 use crate::Problem;
 
-/// Appends a request's bytes to `upload`; finishes it if they were the last.
+/// Appends a request's bytes to `upload`, read while holding `turn`;
+/// finishes it if they were the last.
 pub(super) async fn append(
     state: &AppState,
     user: &str,
-    mut upload: Upload,
+    (mut upload, turn): (Upload, Turn),
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Vec<(&'static str, String)>), Problem> {
@@ -58,6 +59,7 @@ pub(super) async fn append(
     let task = tokio::spawn({
         let (state, user) = (state.clone(), user.to_owned());
         async move {
+            let _turn = turn;
             let upload = if complete {
                 upload
             } else {
@@ -101,19 +103,13 @@ async fn store_part(
 ) -> Result<Upload, Problem> {
     let from = upload.offset;
     // In place from its first byte; an upload begun in parts (before the
-    // store wrote in place) goes on in parts.
+    // store wrote in place) goes on in parts. The caller's turn keeps
+    // `from` as read until this request is done.
     let in_place = state.blobs.writes_in_place()
         && (from == 0 || {
             let whole = chunks::chunk_key(upload.id, chunks::WHOLE);
             state.blobs.size(&whole).await?.is_some_and(|size| size >= from)
         });
-    let _turn = match in_place {
-        true => Some(state.upload_turns.take(upload.id).await),
-        false => None,
-    };
-    if in_place && state.uploads.upload(upload.id).await?.map(|u| u.offset) != Some(from) {
-        return Err(moved_first());
-    }
     // A new part of its own, unless written in place.
     let part = (!in_place).then(|| chunks::new_part(from));
     let target = part

@@ -33,6 +33,7 @@ use append::append;
 use protocol::{OFFSET_OCTET_STREAM, VERSION};
 
 pub use sweep::{start as start_sweep, sweep_expired};
+use turns::Turn;
 pub use turns::UploadTurns;
 
 /// The header that names the post made from a finished upload.
@@ -76,6 +77,19 @@ async fn owned(state: &AppState, user: &str, headers: &HeaderMap, id: Uuid) -> R
             "no such upload",
         )),
     }
+}
+
+/// The caller's upload as [`owned`] finds it, read once this request
+/// has its turn on it, so no other request of this process moves it until
+/// the turn is dropped.
+async fn owned_in_turn(
+    state: &AppState,
+    user: &str,
+    headers: &HeaderMap,
+    id: Uuid,
+) -> Result<(Upload, Turn), Problem> {
+    let turn = state.upload_turns.take(id).await;
+    Ok((owned(state, user, headers, id).await?, turn))
 }
 
 fn expiry() -> i64 {
@@ -125,7 +139,8 @@ pub async fn create(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == OFFSET_OCTET_STREAM);
     let (status, mut extra) = if with_body {
-        let (_, extra) = append(&state, &user, upload, &headers, body).await?;
+        let turn = state.upload_turns.take(upload.id).await;
+        let (_, extra) = append(&state, &user, (upload, turn), &headers, body).await?;
         (StatusCode::CREATED, extra)
     } else {
         (
@@ -181,7 +196,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let upload = owned(&state, &user, &headers, id).await?;
+    let upload = owned_in_turn(&state, &user, &headers, id).await?;
     if headers
         .get(header::CONTENT_TYPE)
         .is_none_or(|v| v != OFFSET_OCTET_STREAM)

@@ -3,7 +3,7 @@
 //! offset would otherwise write over each other's bytes, where separate
 //! parts let the offset's compare-and-set keep one and drop the other.
 //! The embedded mode is one process, so a lock per upload in memory is
-//! enough; each request re-reads the offset once it has its turn.
+//! enough; each request reads the offset once it has its turn.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
