@@ -12,7 +12,9 @@ const WRITE_SIZE: usize = 1 << 20;
 /// a tokio file copies each into its own buffer and makes one trip to the
 /// blocking pool for it. Here they are gathered, uncopied, into writes of
 /// 1 MiB or more, each written on the blocking pool while the next one
-/// gathers.
+/// gathers. (Writing each chunk at once when no write was running, so the
+/// disk would start sooner, made 5 MB tus PATCHes slower: more thread
+/// switches on two cores.)
 pub(super) struct BatchedFile {
     /// The file, unless a write has it.
     idle: Option<std::fs::File>,
@@ -49,16 +51,18 @@ impl BatchedFile {
     /// Waits for the write before, then starts writing what is gathered.
     async fn write_gathered(&mut self) -> std::io::Result<()> {
         let mut file = self.file().await?;
-        let chunks = std::mem::take(&mut self.gathered);
-        self.gathered_len = 0;
+        let chunks = self.take_gathered();
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            for chunk in &chunks {
-                file.write_all(chunk)?;
-            }
+            write_chunks(&mut file, &chunks)?;
             start_writeback(&file);
             Ok(file)
         }));
         Ok(())
+    }
+
+    fn take_gathered(&mut self) -> Vec<Bytes> {
+        self.gathered_len = 0;
+        std::mem::take(&mut self.gathered)
     }
 
     /// The file, once no write has it.
@@ -70,14 +74,22 @@ impl BatchedFile {
         }
     }
 
-    /// Writes the rest, and waits until it is all on the disk.
+    /// Writes the rest, and waits until it is all on the disk: one trip to
+    /// the blocking pool for both, as this is what the request waits on.
     pub(super) async fn sync(mut self) -> std::io::Result<()> {
-        self.write_gathered().await?;
-        let file = self.file().await?;
-        tokio::task::spawn_blocking(move || file.sync_all())
-            .await
-            .map_err(std::io::Error::other)?
+        let mut file = self.file().await?;
+        let chunks = self.take_gathered();
+        tokio::task::spawn_blocking(move || {
+            write_chunks(&mut file, &chunks)?;
+            file.sync_all()
+        })
+        .await
+        .map_err(std::io::Error::other)?
     }
+}
+
+fn write_chunks(file: &mut std::fs::File, chunks: &[Bytes]) -> std::io::Result<()> {
+    chunks.iter().try_for_each(|chunk| file.write_all(chunk))
 }
 
 /// Starts writing the file's dirty pages to the disk without waiting, so
