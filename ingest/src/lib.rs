@@ -22,8 +22,9 @@
 //!   `post_answer.rs`: the answer to any request that made a post (202, or
 //!   with `?wait=` its outcome), for multipart and tus alike.
 //! - `comments.rs`: adding and deleting comments.
-//! - `idempotency.rs`: the one guard of keyed requests: claim under a
-//!   lease, work that runs to its end, replay or conflict;
+//! - `idempotency/`: the one guard of keyed requests: claim under a
+//!   lease, work that runs to its end, replay or conflict, and the
+//!   gateway's memory of held claims and unrecorded answers;
 //!   `run_to_end.rs`: a future finished in the background if its request
 //!   is dropped.
 //! - `orphans.rs`: the sweep of staged images, upload chunks and writes
