@@ -2,10 +2,12 @@
 //! client whose connection is cut at random points resumes until done and
 //! gets a byte-identical original and one post; a resume after a gateway
 //! restart; deferred length; a wrong offset (409), a bad checksum (460),
-//! someone else's upload (404), termination, and `POST /v1/posts` with an
-//! `upload_id`.
+//! someone else's upload (404), termination, `POST /v1/posts` with an
+//! `upload_id`, and two PATCHes racing at one offset.
 
 use std::time::Duration;
+
+use futures::StreamExt;
 
 use crate::support::tus::{b64, create, cut_patch, offset_of, patch, TUS};
 use crate::support::{png, post_until, App, Infra};
@@ -207,9 +209,93 @@ async fn offsets_checksums_owners_and_termination(infra: Infra) {
     assert_eq!(offset_of(&app, &ann, &doomed).await.0, StatusCode::NOT_FOUND);
 }
 
+/// Two PATCHes at one offset, the first still sending when the second
+/// arrives: one is kept and answered 204, the other is told 409, and the
+/// upload holds the kept one's bytes alone, never a mix of the two (in
+/// place, both would write into the one object).
+async fn racing_patches_keep_one(infra: Infra) {
+    let Some(app) = App::start(infra, "serve", "racing_patches_keep_one") else {
+        return;
+    };
+    let ann = app.token("ann");
+    let bytes = image();
+    let half = bytes.len() / 2;
+    let location = create(&app, &ann, Some(bytes.len()), "").await;
+    let slow_bytes = bytes[..half].to_vec();
+    let fast_bytes: Vec<u8> = slow_bytes.iter().map(|b| b ^ 0xff).collect();
+
+    // The slow one sends a quarter, then waits for `go` before the rest.
+    let (go, went) = tokio::sync::oneshot::channel::<()>();
+    let (head, tail) = (slow_bytes[..half / 2].to_vec(), slow_bytes[half / 2..].to_vec());
+    let body =
+        futures::stream::iter([Ok::<_, std::io::Error>(head)]).chain(futures::stream::once(async move {
+            let _ = went.await;
+            Ok(tail)
+        }));
+    let slow = app
+        .client
+        .patch(app.url(&location))
+        .bearer_auth(&ann)
+        .header(TUS.0, TUS.1)
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .header("Content-Length", half.to_string())
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let slow = tokio::spawn(slow);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fast = tokio::spawn({
+        let (app_client, url, ann, fast_bytes) = (
+            app.client.clone(),
+            app.url(&location),
+            ann.clone(),
+            fast_bytes.clone(),
+        );
+        async move {
+            app_client
+                .patch(url)
+                .bearer_auth(&ann)
+                .header(TUS.0, TUS.1)
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", "0")
+                .body(fast_bytes)
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = go.send(());
+    let slow = slow.await.expect("slow task").expect("slow PATCH").status();
+    let fast = fast.await.expect("fast task").expect("fast PATCH").status();
+    let mut statuses = [slow, fast];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::NO_CONTENT, StatusCode::CONFLICT],
+        "one kept, one refused (slow {slow}, fast {fast})"
+    );
+    assert_eq!(offset_of(&app, &ann, &location).await.1, Some(half));
+    if infra == Infra::Embedded {
+        let id = location.trim_start_matches("/v1/uploads/").replace('-', "");
+        let whole = app
+            .data
+            .path()
+            .join("blobs")
+            .join(format!("uploads/{id}/000000000000-whole"));
+        let stored = std::fs::read(whole).expect("the upload's object");
+        let kept = if slow == StatusCode::NO_CONTENT {
+            &slow_bytes
+        } else {
+            &fast_bytes
+        };
+        assert!(stored == *kept, "the upload holds the kept PATCH's bytes alone");
+    }
+}
+
 on_both!(
     cut_connections_resume_to_one_post,
-    offsets_checksums_owners_and_termination
+    offsets_checksums_owners_and_termination,
+    racing_patches_keep_one
 );
 
 /// Expired partial uploads lose their bytes and state to the sweep; live
