@@ -265,14 +265,22 @@ async fn racing_patches_keep_one(infra: Infra) {
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = go.send(());
-    let slow = slow.await.expect("slow task").expect("slow PATCH").status();
-    let fast = fast.await.expect("fast task").expect("fast PATCH").status();
-    let mut statuses = [slow, fast];
-    statuses.sort();
+    // The refused one may be answered while its body is still going out,
+    // and see its connection closed rather than the 409.
+    let slow = slow.await.expect("slow task").map(|r| r.status()).ok();
+    let fast = fast.await.expect("fast task").map(|r| r.status()).ok();
+    let kept = [slow, fast]
+        .iter()
+        .filter(|s| **s == Some(StatusCode::NO_CONTENT))
+        .count();
+    let refused = [slow, fast]
+        .iter()
+        .filter(|s| matches!(s, Some(StatusCode::CONFLICT) | None))
+        .count();
     assert_eq!(
-        statuses,
-        [StatusCode::NO_CONTENT, StatusCode::CONFLICT],
-        "one kept, one refused (slow {slow}, fast {fast})"
+        (kept, refused),
+        (1, 1),
+        "one kept, one refused (slow {slow:?}, fast {fast:?})"
     );
     assert_eq!(offset_of(&app, &ann, &location).await.1, Some(half));
     if infra == Infra::Embedded {
@@ -283,7 +291,7 @@ async fn racing_patches_keep_one(infra: Infra) {
             .join("blobs")
             .join(format!("uploads/{id}/000000000000-whole"));
         let stored = std::fs::read(whole).expect("the upload's object");
-        let kept = if slow == StatusCode::NO_CONTENT {
+        let kept = if slow == Some(StatusCode::NO_CONTENT) {
             &slow_bytes
         } else {
             &fast_bytes
