@@ -104,7 +104,9 @@ pub trait BlobStore: Send + Sync {
 
     /// Writes `body` into the object `key` from byte `offset` on, where
     /// `offset` is at most its size; whatever was there from `offset` on
-    /// (a write cut short earlier) is replaced. Durable when it returns
+    /// (a write cut short earlier) is replaced. An object missing (made
+    /// only at offset 0) or shorter than `offset` is an error, and the
+    /// store is left as it was. Durable when it returns
     /// the bytes written. More than `limit` bytes is
     /// [`BlobError::TooLarge`], and a failed write leaves the object as it
     /// was up to `offset`. Only where [`BlobStore::writes_in_place`].

@@ -61,14 +61,15 @@ async fn write_body(mut file: BatchedFile, mut body: ByteStream, limit: u64) -> 
 }
 
 /// `path` opened for writing from `offset`, its bytes from there on gone;
-/// made if missing (with its folders).
+/// made if missing (with its folders) when `offset` is 0, refused if
+/// shorter than `offset`.
 fn open_at(path: &Path, offset: u64) -> Result<std::fs::File, BlobError> {
     use std::io::{Seek, SeekFrom};
-    if let Some(parent) = path.parent() {
+    if let Some(parent) = path.parent().filter(|_| offset == 0) {
         std::fs::create_dir_all(parent)?;
     }
     let mut file = std::fs::OpenOptions::new()
-        .create(true)
+        .create(offset == 0)
         .truncate(false)
         .write(true)
         .open(path)?;

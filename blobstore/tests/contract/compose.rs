@@ -77,8 +77,9 @@ pub async fn compose_with_a_missing_source_leaves_nothing(store: Arc<dyn BlobSto
 
 /// A resumable upload written in place: each write goes on from its
 /// offset, replacing what a write cut short left past it; a failed or too
-/// large write leaves the object as it was up to its offset; the whole is
-/// then one source to compose. A store that does not write in place says so.
+/// large write leaves the object as it was up to its offset, and one past
+/// the start of a missing object makes nothing; the whole is then one
+/// source to compose. A store that does not write in place says so.
 pub async fn writes_in_place_replace_what_follows_the_offset(store: Arc<dyn BlobStore>) {
     let upload = key("in-place");
     let data = pattern(3 * MIB + 5, 9);
@@ -122,6 +123,16 @@ pub async fn writes_in_place_replace_what_follows_the_offset(store: Arc<dyn Blob
     assert!(read_all(&*store, &upload).await == data, "the bytes in order");
     let beyond = at(data.len() + 1, b"x", None).await;
     assert!(beyond.is_err(), "an offset past the end is refused");
+    let missing = key("in-place-missing");
+    let nothing_there = store
+        .write_at(&missing, 5, chunked(b"x".to_vec(), 1, None), 10)
+        .await;
+    assert!(nothing_there.is_err(), "past the start of a missing object");
+    assert_eq!(
+        store.size(&missing).await.expect("size"),
+        None,
+        "and made nothing"
+    );
 
     let to = key("in-place-composed");
     let size = store
