@@ -131,6 +131,7 @@ async fn the_orphan_sweep_removes_only_what_nothing_refers_to() {
         created_at: 0,
         expires_at: i64::MAX,
         post_id: None,
+        first_part: None,
     };
     uploads.create_upload(&live).await.expect("upload");
     let gone = uuid::Uuid::new_v4();

@@ -321,6 +321,7 @@ async fn the_sweep_deletes_expired_uploads(stack: imagegram_testkit::Stack) {
         created_at: now,
         expires_at,
         post_id: None,
+        first_part: None,
     };
     let (old, fresh) = (upload(now - 1), upload(now + 3_600_000_000));
     for u in [&old, &fresh] {

@@ -242,6 +242,7 @@ mod tests {
             created_at: 0,
             expires_at: 0,
             post_id: None,
+            first_part: None,
         };
         let parts: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
         sized_chunks(&upload, &parts)

@@ -132,6 +132,7 @@ pub async fn create(
         created_at: imagegram_schemas::now_us(),
         expires_at: expiry(),
         post_id: None,
+        first_part: None,
     };
     state.uploads.create_upload(&upload).await?;
     let location = format!("/v1/uploads/{}", upload.id);

@@ -23,6 +23,11 @@ pub struct Upload {
     pub expires_at: i64,
     /// The post made from it, once complete.
     pub post_id: Option<Uuid>,
+    /// The name of its first part (see [`UploadSessions::upload_parts`]),
+    /// read with the row, so a request can tell how its bytes are kept
+    /// without another trip; `None` before any. Reads fill it; writes
+    /// ignore it (parts are added by [`UploadSessions::advance_upload`]).
+    pub first_part: Option<String>,
 }
 
 /// Resumable uploads in progress.

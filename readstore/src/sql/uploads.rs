@@ -16,6 +16,11 @@ use crate::{StoreError, Upload, UploadSessions};
 const COLUMNS: &str =
     "id, owner, upload_length, upload_offset, parts, metadata, created_at, expires_at, post_id";
 
+/// The name of an upload's first part, read with its row (a lookup on
+/// `upload_parts`' key), for [`upload_of`].
+const FIRST_PART: &str =
+    "(SELECT name FROM upload_parts WHERE upload_id = uploads.id AND seq = 0) AS first_part";
+
 fn upload_of(row: &sqlx::any::AnyRow) -> Result<Upload, StoreError> {
     let parse =
         |v: String| Uuid::parse_str(&v).map_err(|e| StoreError::Corrupt(format!("upload id {v}: {e}")));
@@ -31,6 +36,7 @@ fn upload_of(row: &sqlx::any::AnyRow) -> Result<Upload, StoreError> {
             .try_get::<Option<String>, _>("post_id")?
             .map(parse)
             .transpose()?,
+        first_part: row.try_get("first_part")?,
     })
 }
 
@@ -71,10 +77,12 @@ impl UploadSessions for SqlStore {
     }
 
     async fn upload(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM uploads WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS}, {FIRST_PART} FROM uploads WHERE id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(upload_of).transpose()
     }
 
@@ -178,7 +186,7 @@ impl UploadSessions for SqlStore {
 
     async fn expired_uploads(&self, now: i64, limit: u32) -> Result<Vec<Upload>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads WHERE expires_at < ? LIMIT ?"
+            "SELECT {COLUMNS}, {FIRST_PART} FROM uploads WHERE expires_at < ? LIMIT ?"
         ))
         .bind(now)
         .bind(i64::from(limit))

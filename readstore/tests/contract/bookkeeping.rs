@@ -336,6 +336,7 @@ pub async fn pruning_and_quotas(stores: ReadStores) {
         created_at: now,
         expires_at,
         post_id: None,
+        first_part: None,
     };
     for upload in [
         open("ann", later),

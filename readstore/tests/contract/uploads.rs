@@ -1,5 +1,5 @@
 //! The upload-session part of the contract: compare-and-set offsets,
-//! parts in order however many, expiry.
+//! parts in order however many, the first read with the row, expiry.
 
 use imagegram_readstore::{ReadStores, Upload};
 use uuid::Uuid;
@@ -15,6 +15,7 @@ pub async fn uploads_advance_by_compare_and_set(stores: ReadStores) {
         created_at: 10,
         expires_at: 1_000,
         post_id: None,
+        first_part: None,
     };
     store.create_upload(&upload).await.expect("create");
     assert_eq!(store.upload(upload.id).await.expect("read"), Some(upload.clone()));
@@ -24,6 +25,12 @@ pub async fn uploads_advance_by_compare_and_set(stores: ReadStores) {
         .advance_upload(&upload, 0, Some("a1"))
         .await
         .expect("advance"));
+    upload.first_part = Some("a1".into());
+    assert_eq!(
+        store.upload(upload.id).await.expect("read"),
+        Some(upload.clone()),
+        "the first part is read with the row"
+    );
     upload.offset = 5;
     assert!(store
         .advance_upload(&upload, 2, Some("b2"))
@@ -70,6 +77,7 @@ pub async fn an_upload_of_5000_parts_keeps_them_all(stores: ReadStores) {
         created_at: 10,
         expires_at: 1_000,
         post_id: None,
+        first_part: None,
     };
     store.create_upload(&upload).await.expect("create");
     let mut parts = Vec::new();
@@ -80,6 +88,7 @@ pub async fn an_upload_of_5000_parts_keeps_them_all(stores: ReadStores) {
         assert!(moved.expect("advance"));
         parts.push(part);
     }
+    upload.first_part = parts.first().cloned();
     assert_eq!(store.upload(upload.id).await.expect("read"), Some(upload.clone()));
     assert_eq!(store.upload_parts(upload.id).await.expect("parts"), parts);
     store.delete_upload(upload.id).await.expect("delete");
