@@ -41,7 +41,9 @@ impl FileStore {
     }
 
     async fn write_partial(&self, partial: &Path, body: ByteStream, limit: u64) -> Result<u64, BlobError> {
-        write_body(BatchedFile::create(partial).await?, body, limit).await
+        let partial = partial.to_owned();
+        let file = BatchedFile::opening(Box::new(move || Ok(std::fs::File::create(partial)?)));
+        write_body(file, body, limit).await
     }
 }
 
@@ -85,19 +87,26 @@ fn open_at(path: &Path, offset: u64) -> Result<std::fs::File, BlobError> {
     Ok(file)
 }
 
-/// Cuts `path` back to `offset` bytes, durably.
+/// Cuts `path` back to `offset` bytes, durably, if it is longer (never
+/// longer: a write that could not open it leaves it as it was).
 fn cut_back(path: &Path, offset: u64) -> std::io::Result<()> {
     let file = std::fs::OpenOptions::new().write(true).open(path)?;
-    file.set_len(offset)?;
-    file.sync_all()
+    if file.metadata()?.len() > offset {
+        file.set_len(offset)?;
+        file.sync_all()?;
+    }
+    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, BlobError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
+    tokio::task::spawn_blocking(work).await.map_err(joined)?
+}
+
+/// A blocking task that panicked or was cancelled, as an I/O error.
+fn joined(e: tokio::task::JoinError) -> BlobError {
+    BlobError::Io(std::io::Error::other(e))
 }
 
 #[async_trait]
@@ -132,9 +141,9 @@ impl BlobStore for FileStore {
         let path = self.path(key)?;
         let file = {
             let path = path.clone();
-            blocking(move || open_at(&path, offset)).await?
+            BatchedFile::opening(Box::new(move || open_at(&path, offset)))
         };
-        let written = write_body(BatchedFile::from_file(file), body, limit).await;
+        let written = write_body(file, body, limit).await;
         if written.is_err() {
             let _ = blocking(move || Ok(cut_back(&path, offset)?)).await;
         }
