@@ -104,9 +104,9 @@ async fn store_part(
     let from = upload.offset;
     // In place from its first byte; an upload begun in parts (before the
     // store wrote in place) goes on in parts. Its first part, read with
-    // its row, says which (the write in place checks the object's size
-    // again as it opens it). The caller's turn keeps `from` as read until
-    // this request is done.
+    // its row, says which (the write in place refuses an object shorter
+    // than `from` as it opens it). The caller's turn keeps `from` as read
+    // until this request is done.
     let in_place =
         state.blobs.writes_in_place() && (from == 0 || upload.first_part.as_deref() == Some(chunks::WHOLE));
     // A new part of its own, unless written in place.
