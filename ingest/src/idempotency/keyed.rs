@@ -14,7 +14,7 @@ use super::{Earlier, Stored, LEASE, RECORD_EVERY};
 /// with its request's digest.
 #[derive(Clone)]
 pub struct KeyedRequests {
-    held: Arc<Mutex<HashSet<(String, String)>>>,
+    held: Arc<Mutex<HashSet<Name>>>,
     unrecorded: Arc<Mutex<Unrecorded>>,
 }
 
@@ -28,8 +28,8 @@ type Unrecorded = HashMap<Name, Given>;
 /// A claim held while its work runs; let go when dropped, whatever ended
 /// the work.
 pub(super) struct Holding {
-    held: Arc<Mutex<HashSet<(String, String)>>>,
-    claim: (String, String),
+    held: Arc<Mutex<HashSet<Name>>>,
+    claim: Name,
 }
 
 impl Drop for Holding {
@@ -74,7 +74,7 @@ impl KeyedRequests {
     /// Holds every claim whose work still runs for a lease more. One timer
     /// for all of them: a timer of each request's own was 3% of its CPU.
     async fn renew(&self, keys: &dyn IdempotencyKeys) {
-        let held: Vec<(String, String)> = lock(&self.held).iter().cloned().collect();
+        let held: Vec<Name> = lock(&self.held).iter().cloned().collect();
         let renewals = held
             .iter()
             .map(|(user, key)| keys.renew_request(user, key, LEASE));
