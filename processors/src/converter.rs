@@ -9,6 +9,7 @@ use imagegram_schemas::topics::Consumer;
 use imagegram_schemas::{ids, ConversionFailed, Event, EventMeta, ImageConverted, UploadRequested};
 use tokio::sync::Semaphore;
 
+use crate::convert::colour::ColourNote;
 use crate::convert::{convert, convert_file, ConvertOptions};
 use crate::lanes::Lane;
 use crate::{Failure, Processor};
@@ -138,6 +139,10 @@ impl ImageConverter {
             }
             Ok(Ok(converted)) => converted,
         };
+        if let ColourNote::Ignored(why) = &converted.colour {
+            tracing::warn!(post_id = %upload.meta.post_id, reason = %why,
+                "the original's colour information was not usable, so its pixels were read as sRGB");
+        }
         let image_key = keys::image(upload.meta.post_id);
         let byte_size = converted.jpeg.len() as i64;
         self.blobs
@@ -145,7 +150,7 @@ impl ImageConverter {
             .await
             .map_err(Failure::of_blob)?;
         tracing::info!(post_id = %upload.meta.post_id, width = converted.width, height = converted.height,
-            bytes = byte_size, "converted");
+            bytes = byte_size, colour = ?converted.colour, "converted");
         Ok(vec![Event::ImageConverted(ImageConverted {
             meta: Self::meta(upload, "image-converted"),
             original_key: upload.original_key.clone(),

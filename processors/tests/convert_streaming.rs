@@ -174,7 +174,7 @@ fn sixteen_bit_palette_and_grey_alpha_pngs() {
 }
 
 #[test]
-fn a_cmyk_jpeg_uses_the_general_decoder() {
+fn a_cmyk_jpeg_converts_through_the_scaled_decoder_too() {
     let (w, h) = (800u16, 400u16);
     let cmyk: Vec<u8> = (0..h)
         .flat_map(|_| {

@@ -112,9 +112,9 @@ fn a_tiny_rle_bmp_declaring_100_megapixels_is_refused_before_decoding() {
     refused_over_budget(&file, "1 KiB RLE8 BMP of 10000x10000");
 }
 
-/// A progressive CMYK JPEG whose header says 10000x10000: libjpeg-turbo's
-/// scaled path does not take CMYK, and the general decoder would hold it
-/// whole; it is refused from its header.
+/// A progressive CMYK JPEG whose header says 10000x10000: its DCT
+/// coefficients alone (8 bytes a pixel) would be 800 MB, so it is refused
+/// from its header.
 #[test]
 fn a_progressive_cmyk_jpeg_of_100_megapixels_is_refused_before_decoding() {
     let (w, h) = (16u16, 16u16);

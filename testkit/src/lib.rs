@@ -8,9 +8,12 @@
 //!
 //! ## Layout
 //! - `lib.rs`: [`Stack`], [`embedded`], [`distributed`] and one opener per adapter.
+//! - `colour.rs`: pictures in other colour spaces (ICC profiles written
+//!   here, pixels converted into them) for the conversion's colour tests.
 //! - `workload.rs`: reproducible traffic (posts, skewed comments, deletes,
 //!   forged deletes) and the counts it must leave.
 
+pub mod colour;
 pub mod workload;
 
 use std::path::Path;

@@ -2,8 +2,13 @@
 //! its bundled source with SIMD). Large JPEGs are scaled while decoding, in
 //! the DCT domain (M/8 for M = 1..8), so a 12-megapixel photo is decoded
 //! straight to about 1000x750 and the full-size image never exists.
+//! CMYK and YCCK files are scaled alike, then made RGB through their
+//! profile (`colour`).
 
 use image::RgbImage;
+
+use super::colour::{self, jpeg_segments, Tagged};
+use super::{Colour, ConvertError};
 use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
 /// The smallest M/8 scale whose result keeps the side that must reach
@@ -21,42 +26,48 @@ fn scale_for(width: usize, height: usize, size: usize, cover: bool) -> ScalingFa
 }
 
 /// Bytes of DCT coefficients a progressive JPEG keeps while decoding: two
-/// per sample of every component, whatever the output scale.
-fn progressive_coefficient_bytes(width: usize, height: usize, subsamp: Subsamp) -> u64 {
+/// per sample of every component (four of them in CMYK and YCCK, where
+/// black is never subsampled), whatever the output scale.
+fn progressive_coefficient_bytes(width: usize, height: usize, subsamp: Subsamp, cmyk: bool) -> u64 {
     let samples_per_pixel_x2 = match subsamp {
         Subsamp::Gray => 2,
         Subsamp::Sub2x2 | Subsamp::Sub4x1 | Subsamp::Sub1x4 => 3,
         Subsamp::Sub2x1 | Subsamp::Sub1x2 => 4,
         _ => 6,
-    };
+    } + if cmyk { 2 } else { 0 };
     width as u64 * height as u64 * samples_per_pixel_x2
 }
 
-/// Decodes `bytes` scaled for an output of `size`. `Ok(None)` when
-/// libjpeg-turbo cannot give RGB for this file (CMYK, YCCK), so the caller
-/// can use the general decoder. A progressive file whose coefficients would
-/// need more than `max_alloc` bytes is refused before decoding.
+/// Decodes `bytes` scaled for an output of `size`, with what its header
+/// says of its colours. CMYK and YCCK files are decoded to CMYK, scaled
+/// the same way, and turned into RGB here. A progressive file whose
+/// coefficients would need more than `max_alloc` bytes is refused before
+/// decoding.
 pub fn decode_scaled(
     bytes: &[u8],
     size: u32,
     cover: bool,
     max_alloc: u64,
-) -> Result<Option<RgbImage>, String> {
-    let mut decompressor = Decompressor::new().map_err(|e| e.to_string())?;
-    let header = decompressor.read_header(bytes).map_err(|e| e.to_string())?;
-    if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
-        return Ok(None);
-    }
+) -> Result<(RgbImage, Colour), ConvertError> {
+    let corrupt = |detail: String| ConvertError::Corrupt {
+        format: "jpeg",
+        detail,
+    };
+    let mut decompressor = Decompressor::new().map_err(|e| corrupt(e.to_string()))?;
+    let header = decompressor
+        .read_header(bytes)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let cmyk = matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK);
     if header.is_progressive {
-        let needed = progressive_coefficient_bytes(header.width, header.height, header.subsamp);
+        let needed = progressive_coefficient_bytes(header.width, header.height, header.subsamp, cmyk);
         if needed > max_alloc {
-            return Err(format!(
-                "a progressive {}x{} image needs {} MB to decode, the limit is {} MB",
-                header.width,
-                header.height,
-                needed / 1_000_000,
-                max_alloc / 1_000_000
-            ));
+            return Err(ConvertError::OverBudget {
+                format: "progressive jpeg",
+                width: u32::try_from(header.width).unwrap_or(u32::MAX),
+                height: u32::try_from(header.height).unwrap_or(u32::MAX),
+                needed_mib: needed.div_ceil(1 << 20),
+                budget_mib: max_alloc >> 20,
+            });
         }
     }
     let scale = if header.is_lossless {
@@ -66,28 +77,41 @@ pub fn decode_scaled(
     };
     decompressor
         .set_scaling_factor(scale)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| corrupt(e.to_string()))?;
     let scaled = header.scaled(scale);
     let (width, height) = (scaled.width, scaled.height);
+    let format = if cmyk { PixelFormat::CMYK } else { PixelFormat::RGB };
+    let channels = format.size();
     let len = width
         .checked_mul(height)
-        .and_then(|n| n.checked_mul(3))
-        .ok_or("the image is too large")?;
+        .and_then(|n| n.checked_mul(channels))
+        .filter(|&n| n as u64 <= max_alloc)
+        .ok_or_else(|| corrupt("the image is too large".into()))?;
     let mut pixels = vec![0u8; len];
     let output = Image {
         pixels: pixels.as_mut_slice(),
         width,
-        pitch: width * 3,
+        pitch: width * channels,
         height,
-        format: PixelFormat::RGB,
+        format,
     };
     decompressor
         .decompress(bytes, output)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| corrupt(e.to_string()))?;
+    let said = jpeg_segments::read(bytes);
+    let (pixels, colour) = if cmyk {
+        let (rgb, note) = colour::cmyk_to_rgb(&pixels, said.adobe, said.icc.as_ref());
+        (rgb, Colour::Done(note))
+    } else {
+        let tagged = said.icc.map_or(Tagged::Untagged, Tagged::Icc);
+        (pixels, Colour::Tagged(tagged))
+    };
     let dims = (u32::try_from(width), u32::try_from(height));
     match dims {
-        (Ok(w), Ok(h)) => Ok(RgbImage::from_raw(w, h, pixels)),
-        _ => Err("the image is too large".into()),
+        (Ok(w), Ok(h)) => RgbImage::from_raw(w, h, pixels)
+            .map(|rgb| (rgb, colour))
+            .ok_or_else(|| corrupt("the image is too large".into())),
+        _ => Err(corrupt("the image is too large".into())),
     }
 }
 
@@ -127,7 +151,17 @@ mod tests {
 
     #[test]
     fn progressive_coefficients_grow_with_chroma() {
-        assert_eq!(progressive_coefficient_bytes(100, 100, Subsamp::Sub2x2), 30_000);
-        assert_eq!(progressive_coefficient_bytes(100, 100, Subsamp::None), 60_000);
+        assert_eq!(
+            progressive_coefficient_bytes(100, 100, Subsamp::Sub2x2, false),
+            30_000
+        );
+        assert_eq!(
+            progressive_coefficient_bytes(100, 100, Subsamp::None, false),
+            60_000
+        );
+        assert_eq!(
+            progressive_coefficient_bytes(100, 100, Subsamp::None, true),
+            80_000
+        );
     }
 }

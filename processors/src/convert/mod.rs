@@ -6,11 +6,14 @@
 //! under an allocation limit; EXIF orientation is applied; nothing of the
 //! original's metadata is written out.
 //!
+//! Colour profiles are honoured (`colour`): the served JPEG is sRGB.
+//!
 //! Memory does not grow with the original: PNGs are decoded row by row and
 //! box-shrunk as they arrive, JPEGs are scaled by libjpeg-turbo while
 //! decoding. A 100 MB PNG read from its file (`convert_file`) converts in
 //! about 14 MiB in all; from memory (`convert`), in that besides its bytes.
 
+pub mod colour;
 mod error;
 mod jpeg;
 mod png_rows;
@@ -19,6 +22,7 @@ mod shrink;
 
 use std::io::{BufRead, Cursor, Read, Seek, SeekFrom};
 
+use colour::{ColourNote, Tagged};
 use image::codecs::{bmp::BmpDecoder, jpeg::JpegDecoder, png::PngDecoder};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, Limits, RgbImage};
@@ -65,6 +69,16 @@ pub struct Converted {
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
+    /// What was done to its colours: the converter logs an ignored
+    /// profile as a warning.
+    pub colour: ColourNote,
+}
+
+/// The colours of decoded pixels: still as the file tagged them, or made
+/// sRGB already (CMYK, which is turned into RGB as it is decoded).
+enum Colour {
+    Tagged(Tagged),
+    Done(ColourNote),
 }
 
 fn format_name(format: ImageFormat) -> &'static str {
@@ -125,11 +139,13 @@ fn convert_source<R: BufRead + Seek>(
     let corrupt = |detail: String| ConvertError::Corrupt { format: name, detail };
     let header = probe(&mut source, format, options)?;
     let cover = options.mode == ResizeMode::Cover;
-    let rgb = match format {
+    let (rgb, colour) = match format {
         ImageFormat::Png => {
             let region = Region::visible(header.width, header.height, cover);
             let factor = shrink::factor(region, options.size);
-            png_rows::decode_shrunk(source, region, factor, options.max_alloc).map_err(corrupt)?
+            let (rgb, tagged) =
+                png_rows::decode_shrunk(source, region, factor, options.max_alloc).map_err(corrupt)?;
+            (rgb, Colour::Tagged(tagged))
         }
         ImageFormat::Jpeg => {
             let read;
@@ -150,13 +166,17 @@ fn convert_source<R: BufRead + Seek>(
                     &read
                 }
             };
-            match jpeg::decode_scaled(bytes, options.size, cover, options.max_alloc).map_err(corrupt)? {
-                Some(rgb) => rgb,
-                None => decode_whole(Cursor::new(bytes), format, header.orientation, options)?,
-            }
+            jpeg::decode_scaled(bytes, options.size, cover, options.max_alloc)?
         }
-        ImageFormat::Bmp => decode_whole(source, format, header.orientation, options)?,
+        ImageFormat::Bmp => (
+            decode_whole(source, format, header.orientation, options)?,
+            Colour::Tagged(Tagged::Untagged),
+        ),
     };
+    // Colours are converted before resampling, so that it averages sRGB
+    // values as it would for an sRGB original; the decoded image is
+    // already shrunk near the output's size (for a 12 MP photo, 0.75 MP).
+    let (rgb, colour) = into_srgb(rgb, colour);
     let mut oriented = DynamicImage::ImageRgb8(rgb);
     oriented.apply_orientation(header.orientation);
     let out =
@@ -166,7 +186,22 @@ fn convert_source<R: BufRead + Seek>(
         jpeg,
         width: out.width(),
         height: out.height(),
+        colour,
     })
+}
+
+/// `rgb` in sRGB, and what was done to make it so.
+fn into_srgb(mut rgb: RgbImage, colour: Colour) -> (RgbImage, ColourNote) {
+    match colour {
+        Colour::Done(note) => (rgb, note),
+        Colour::Tagged(tagged) => {
+            let (transform, note) = colour::rgb_to_srgb(&tagged);
+            if let Some(transform) = transform {
+                transform.apply(&mut rgb);
+            }
+            (rgb, note)
+        }
+    }
 }
 
 /// The format, from the first bytes; `source` is left at its start.
@@ -252,7 +287,7 @@ fn probe<R: BufRead + Seek>(
     })
 }
 
-/// The general decoder, whole image in memory (BMP, CMYK JPEG). What it
+/// The general decoder, whole image in memory (BMP). What it
 /// will hold (the decoded pixels, their RGB copy when they are not RGB,
 /// and a rotated copy when the orientation turns them) is reckoned from
 /// the header and refused past `max_alloc` before anything is decoded;

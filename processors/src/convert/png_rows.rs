@@ -7,6 +7,7 @@ use std::io::{BufRead, Seek};
 use image::RgbImage;
 use png::{BitDepth, ColorType, Transformations};
 
+use super::colour::Tagged;
 use super::shrink::{Region, Shrinker};
 
 /// (x start, y start, x step, y step) of the seven Adam7 passes.
@@ -72,20 +73,44 @@ fn to_rgb(color: ColorType, row: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes the `region` of a PNG shrunk by `factor`.
+/// What a PNG says of its colours: iCCP first, then sRGB, then gAMA
+/// with cHRM (the order the PNG specification gives them).
+fn tagged(info: &png::Info) -> Tagged {
+    if let Some(icc) = &info.icc_profile {
+        return Tagged::Icc(Ok(icc.to_vec()));
+    }
+    if info.srgb.is_some() {
+        return Tagged::Srgb;
+    }
+    match info.gama_chunk {
+        Some(gamma) => Tagged::Gamma {
+            gamma: f64::from(gamma.into_value()),
+            chromaticities: info.chrm_chunk.map(|c| {
+                let xy = |(x, y): (png::ScaledFloat, png::ScaledFloat)| {
+                    (f64::from(x.into_value()), f64::from(y.into_value()))
+                };
+                [xy(c.white), xy(c.red), xy(c.green), xy(c.blue)]
+            }),
+        },
+        None => Tagged::Untagged,
+    }
+}
+
+/// Decodes the `region` of a PNG shrunk by `factor`, with what it says
+/// of its colours.
 pub fn decode_shrunk<R: BufRead + Seek>(
     source: R,
     region: Region,
     factor: u32,
     max_alloc: u64,
-) -> Result<RgbImage, String> {
+) -> Result<(RgbImage, Tagged), String> {
     let mut decoder = png::Decoder::new(source);
     decoder.set_transformations(Transformations::EXPAND | Transformations::STRIP_16);
     decoder.set_limits(png::Limits {
         bytes: usize::try_from(max_alloc).unwrap_or(usize::MAX),
     });
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
-    let (width, height, interlaced) = {
+    let (width, height, interlaced, tagged) = {
         let info = reader.info();
         // A PLTE chunk holds whole RGB entries; the png crate panics
         // expanding one that does not (found by fuzzing).
@@ -96,7 +121,7 @@ pub fn decode_shrunk<R: BufRead + Seek>(
         {
             return Err("the palette (PLTE) is not a whole number of colours".into());
         }
-        (info.width, info.height, info.interlaced)
+        (info.width, info.height, info.interlaced, tagged(info))
     };
     let (color, depth) = reader.output_color_type();
     if depth != BitDepth::Eight || color == ColorType::Indexed {
@@ -118,7 +143,7 @@ pub fn decode_shrunk<R: BufRead + Seek>(
         shrinker.add_row(y, x0, step, &rgb);
     }
     reader.finish().map_err(|e| e.to_string())?;
-    Ok(shrinker.finish())
+    Ok((shrinker.finish(), tagged))
 }
 
 #[cfg(test)]
