@@ -13,7 +13,7 @@ seconds=${1:-300}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(convert_image decode_event feed_cursor tus_headers multipart_upload)
+  targets=(convert_image colour_profile decode_event feed_cursor tus_headers multipart_upload)
 fi
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz@0.13.2

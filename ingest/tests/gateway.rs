@@ -102,6 +102,94 @@ async fn the_router_answers_in_process() {
 }
 
 /// Makes `path` look written `hours` ago.
+async fn bytes_of(response: Response) -> Vec<u8> {
+    axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .expect("body")
+        .to_vec()
+}
+
+fn accepting(path: &str, encodings: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::ACCEPT_ENCODING, encodings)
+        .body(Body::empty())
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_answers_are_compressed_as_the_client_accepts_and_only_then() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stop = CancellationToken::new();
+    let gateway = gateway(dir.path(), &stop).await;
+    let router = gateway.router();
+
+    // No Accept-Encoding: identity, and the Vary that tells caches why.
+    let plain = router
+        .clone()
+        .oneshot(get("/openapi.json"))
+        .await
+        .expect("openapi");
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(plain.headers()[header::VARY], "accept-encoding");
+    let identity = bytes_of(plain).await;
+    assert!(serde_json::from_slice::<Value>(&identity).is_ok());
+
+    for (accepted, chosen) in [
+        ("gzip", "gzip"),
+        ("br", "br"),
+        ("zstd", "zstd"),
+        ("br;q=0.5, gzip", "gzip"),
+    ] {
+        let answer = router
+            .clone()
+            .oneshot(accepting("/openapi.json", accepted))
+            .await
+            .expect("openapi");
+        assert_eq!(
+            answer.headers()[header::CONTENT_ENCODING],
+            chosen,
+            "for {accepted}"
+        );
+        assert_eq!(answer.headers()[header::VARY], "accept-encoding");
+        let body = bytes_of(answer).await;
+        assert!(
+            body.len() * 3 < identity.len(),
+            "{chosen}: {} of {} bytes",
+            body.len(),
+            identity.len()
+        );
+        if chosen == "gzip" {
+            let mut unzipped = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut unzipped)
+                .expect("gunzip");
+            assert_eq!(unzipped, identity);
+        }
+    }
+
+    // An answer under 32 bytes (the empty feed) goes out as it is;
+    // problems are compressed like every JSON answer.
+    let feed = router
+        .clone()
+        .oneshot(accepting("/v1/posts", "gzip"))
+        .await
+        .expect("feed");
+    assert_eq!(feed.status(), StatusCode::OK);
+    assert!(feed.headers().get(header::CONTENT_ENCODING).is_none());
+    let unknown = router
+        .clone()
+        .oneshot(accepting("/v1/posts/not-a-uuid/comments/x", "gzip"))
+        .await
+        .expect("problem");
+    assert!(unknown.status().is_client_error());
+    assert_eq!(unknown.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(
+        unknown.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    stop.cancel();
+}
+
 fn age(path: &std::path::Path, hours: u64) {
     let then = std::time::SystemTime::now() - Duration::from_secs(hours * 3600);
     let file = std::fs::File::options().write(true).open(path).expect("open");

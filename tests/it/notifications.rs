@@ -35,12 +35,19 @@ impl Events {
 
     /// Opens the stream with `Last-Event-ID: last_id`.
     async fn open_after(app: &App, token: &str, last_id: Option<&str>) -> Events {
-        let mut request = app.client.get(app.url("/v1/events")).bearer_auth(token);
+        // Sent as browsers send it: the stream still goes out uncompressed,
+        // each event as it happens.
+        let mut request = app
+            .client
+            .get(app.url("/v1/events"))
+            .bearer_auth(token)
+            .header("accept-encoding", "gzip, br, zstd");
         if let Some(id) = last_id {
             request = request.header("last-event-id", id);
         }
         let response = request.send().await.expect("events");
         assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get("content-encoding").is_none());
         let kind = response.headers()["content-type"]
             .to_str()
             .unwrap_or_default()

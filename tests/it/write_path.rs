@@ -58,6 +58,7 @@ async fn post_comment_delete(infra: Infra) {
     let image = app
         .client
         .get(app.url(&format!("/v1/images/{id}.jpg")))
+        .header("accept-encoding", "gzip, br, zstd")
         .send()
         .await
         .expect("image");
@@ -65,6 +66,17 @@ async fn post_comment_delete(infra: Infra) {
         (image.status(), image.headers()["content-type"].to_str().ok()),
         (StatusCode::OK, Some("image/jpeg"))
     );
+    // A JPEG is compressed already: it goes out as it is stored.
+    assert!(image.headers().get("content-encoding").is_none());
+    let page = app
+        .client
+        .get(app.url("/v1/posts"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+    assert_eq!(page.headers()["vary"], "accept-encoding");
 }
 
 async fn writes_need_a_valid_token(infra: Infra) {
