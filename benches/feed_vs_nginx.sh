@@ -2,7 +2,10 @@
 # Feed requests/s against nginx serving a static file of the same size, in
 # one run on this machine, with wrk. Also the feed's latency at a held rate
 # of about 1,000 requests/s (10 connections, each waiting 10 ms between
-# requests). Needs: a release build, nginx, wrk, vips (for a test image).
+# requests). Then the same page compressed: imagegram with gzip against
+# nginx with `gzip on` (level 1, compressing every request), and the bytes
+# of a page of 20 in each encoding. Needs: a release build, nginx, wrk,
+# vips (for a test image).
 #
 #   bash benches/feed_vs_nginx.sh            # 200 posts, 2,000 comments
 set -euo pipefail
@@ -46,6 +49,9 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT;
     root $WORK/www;
+    gzip on;
+    gzip_types application/json;
+    gzip_min_length 32;
     location / { default_type application/json; }
   }
 }
@@ -89,13 +95,22 @@ echo "first feed page: $SIZE bytes"
 FEED=$(wrk -t2 -c32 -d"$DURATION" --latency "http://127.0.0.1:$APP_PORT/v1/posts?limit=20")
 NGINX=$(wrk -t2 -c32 -d"$DURATION" --latency "http://127.0.0.1:$NGINX_PORT/page.json")
 PACED=$(wrk -t2 -c10 -d"$DURATION" --latency -s "$WORK/paced.lua" "http://127.0.0.1:$APP_PORT/v1/posts?limit=20")
+GZ=(-H "Accept-Encoding: gzip")
+FEED_GZ=$(wrk -t2 -c32 -d"$DURATION" --latency "${GZ[@]}" "http://127.0.0.1:$APP_PORT/v1/posts?limit=20")
+NGINX_GZ=$(wrk -t2 -c32 -d"$DURATION" --latency "${GZ[@]}" "http://127.0.0.1:$NGINX_PORT/page.json")
 F=$(echo "$FEED" | rps); N=$(echo "$NGINX" | rps); P=$(echo "$PACED" | rps)
+FG=$(echo "$FEED_GZ" | rps); NG=$(echo "$NGINX_GZ" | rps)
+bytes_as() { curl -sf -H "Accept-Encoding: $1" "http://127.0.0.1:$APP_PORT/v1/posts?limit=20" | wc -c; }
 echo
 echo "| what | requests/s | p99 |"
 echo "|---|---|---|"
 echo "| imagegram GET /v1/posts?limit=20, 32 connections | $F | $(echo "$FEED" | p99) |"
 echo "| nginx, static file of $SIZE bytes, 32 connections | $N | $(echo "$NGINX" | p99) |"
 echo "| imagegram GET /v1/posts?limit=20, paced | $P | $(echo "$PACED" | p99) |"
+echo "| imagegram, Accept-Encoding: gzip, 32 connections | $FG | $(echo "$FEED_GZ" | p99) |"
+echo "| nginx gzip on, Accept-Encoding: gzip, 32 connections | $NG | $(echo "$NGINX_GZ" | p99) |"
 echo
 echo "feed / nginx: $(python3 -c "print(round($F / $N, 2))")"
+echo "feed gzip / nginx gzip: $(python3 -c "print(round($FG / $NG, 2))")"
+echo "a page of 20: identity $SIZE B, gzip $(bytes_as gzip) B, br $(bytes_as br) B, zstd $(bytes_as zstd) B"
 echo "comment appended → visible in the feed: $VISIBLE"
