@@ -14,10 +14,13 @@
 //! - `mod.rs`: [`Tagged`], what a file says; [`rgb_to_srgb`] and
 //!   [`cmyk_to_rgb`], the conversions.
 //! - `jpeg_segments.rs`: a JPEG header's profile and Adobe segment.
+//! - `made.rs`: transforms made from profiles, kept for the next picture
+//!   with the same profile.
 
 pub mod jpeg_segments;
+mod made;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use qcms::{DataType, Intent, Profile, Transform};
 
@@ -56,7 +59,7 @@ pub enum ColourNote {
 
 /// Turns RGB pixels (or grey ones expanded to RGB) into sRGB in place.
 pub struct SrgbTransform {
-    transform: Transform,
+    transform: Arc<Transform>,
     /// The profile is a grey one: the pixels' first channel is its input.
     grey: bool,
 }
@@ -144,12 +147,18 @@ fn from_icc(icc: &[u8]) -> Result<Option<SrgbTransform>, String> {
             ))
         }
     };
-    let profile = read_profile(icc)?;
     let input = if grey { DataType::Gray8 } else { DataType::RGB8 };
-    let transform =
-        guarded(|| Transform::new_to(&profile, srgb(), input, DataType::RGB8, Intent::Perceptual))
-            .ok_or("its ICC profile cannot be converted from")?;
+    let transform = to_srgb_from(icc, input)?;
     Ok(Some(SrgbTransform { transform, grey }))
+}
+
+/// The transform from `icc`'s `input` pixels to sRGB, made or kept.
+fn to_srgb_from(icc: &[u8], input: DataType) -> Result<Arc<Transform>, String> {
+    made::transform(icc, input, || {
+        let profile = read_profile(icc)?;
+        guarded(|| Transform::new_to(&profile, srgb(), input, DataType::RGB8, Intent::Perceptual))
+            .ok_or_else(|| "its ICC profile cannot be converted from".to_owned())
+    })
 }
 
 /// sRGB's white point and primaries, for a gAMA without a cHRM.
@@ -181,7 +190,7 @@ fn from_gamma(gamma: f64, chromaticities: Option<[(f64, f64); 4]>) -> Result<Opt
     let transform = guarded(|| Transform::new(&profile, srgb(), DataType::RGB8, Intent::Perceptual))
         .ok_or("its gAMA and cHRM cannot be converted from")?;
     Ok(Some(SrgbTransform {
-        transform,
+        transform: Arc::new(transform),
         grey: false,
     }))
 }
@@ -242,24 +251,14 @@ pub fn cmyk_to_rgb(cmyk: &[u8], adobe: bool, icc: Option<&Result<Vec<u8>, String
     (rgb, note)
 }
 
-fn cmyk_transform(icc: &[u8]) -> Result<Transform, String> {
+fn cmyk_transform(icc: &[u8]) -> Result<Arc<Transform>, String> {
     if colour_space(icc) != b"CMYK" {
         return Err(format!(
             "its ICC profile is for {} pixels, not CMYK",
             String::from_utf8_lossy(colour_space(icc)).trim()
         ));
     }
-    let profile = read_profile(icc)?;
-    guarded(|| {
-        Transform::new_to(
-            &profile,
-            srgb(),
-            DataType::CMYK,
-            DataType::RGB8,
-            Intent::Perceptual,
-        )
-    })
-    .ok_or_else(|| "its CMYK ICC profile cannot be converted from".to_owned())
+    to_srgb_from(icc, DataType::CMYK)
 }
 
 /// Reads `icc` as the converter would and runs a few pixels through it,

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Colour and bytes against vipsthumbnail, in one run on this machine:
+# the colour corpus (wide gamut, gAMA/cHRM, CMYK) with PSNR, SSIMULACRA2
+# and bytes for each, and the JPEG encoders alone on 600x600 sources made
+# from real photographs. The photographs are the sample pictures that
+# scikit-image and matplotlib ship in their wheels, fetched from PyPI
+# (pip download, no install) into ~/.cache/imagegram/photos once.
+# Needs: vipsthumbnail (libvips-tools), python3 with pip, unzip.
+#
+#   bash benches/pictures_vs_vipsthumbnail.sh [more photos or folders ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source dev/lib.sh
+need_packages libvips-tools unzip
+PHOTOS="$SERVICES_DIR/photos"
+if [ ! -f "$PHOTOS/.complete" ]; then
+  wheels=$(mktemp -d)
+  trap 'rm -rf "$wheels"' EXIT
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$wheels" \
+    "scikit-image==0.26.0" "matplotlib==3.11.2"
+  mkdir -p "$PHOTOS"
+  # The photographs among their sample data (not drawings, text or
+  # microscope greys).
+  unzip -o -q -j "$wheels"/scikit_image-*.whl -d "$PHOTOS" \
+    'skimage/data/astronaut.png' 'skimage/data/motorcycle_left.png' 'skimage/data/hubble_deep_field.jpg' \
+    'skimage/data/coffee.png' 'skimage/data/retina.jpg' 'skimage/data/chelsea.png' 'skimage/data/rocket.jpg' \
+    'skimage/data/ihc.png'
+  unzip -o -q -j "$wheels"/matplotlib-*.whl -d "$PHOTOS" 'matplotlib/mpl-data/sample_data/grace_hopper.jpg'
+  touch "$PHOTOS/.complete"
+fi
+exec cargo bench --locked -p imagegram-processors --bench pictures_vs_vipsthumbnail -- "$PHOTOS" "$@"
