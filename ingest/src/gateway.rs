@@ -122,7 +122,7 @@ impl Gateway {
         let feed =
             imagegram_projections::feed::start(Arc::clone(&model), Arc::clone(&log), memory, stop.clone())
                 .await?;
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             log,
             blobs,
             read_model: model,
@@ -144,7 +144,7 @@ impl Gateway {
             probes: Arc::new(probes),
             metrics: settings.metrics,
             dev_sign_in: settings.dev_sign_in,
-        };
+        });
         state
             .keyed
             .record_every(Arc::clone(&state.keys), state.shutdown.clone());
