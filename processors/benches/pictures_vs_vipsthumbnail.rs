@@ -22,7 +22,7 @@ mod corpus;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use image::{imageops, RgbImage};
+use image::RgbImage;
 use imagegram_processors::convert::{convert, ConvertOptions};
 use ssimulacra2::{compute_frame_ssimulacra2, ColorPrimaries, Rgb, TransferCharacteristic};
 
@@ -106,27 +106,13 @@ fn colour(work: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// `picture` cover-resized to exactly 600x600.
-fn square(picture: &RgbImage) -> RgbImage {
-    let side = picture.width().min(picture.height());
-    let centre = imageops::crop_imm(
-        picture,
-        (picture.width() - side) / 2,
-        (picture.height() - side) / 2,
-        side,
-        side,
-    )
-    .to_image();
-    imageops::resize(&centre, 600, 600, imageops::FilterType::Lanczos3)
-}
-
 fn encoders(photos: &[PathBuf], work: &Path) -> Result<(), Error> {
-    let mut sources = vec![("corpus picture".to_owned(), square(&corpus::picture()))];
+    let mut sources = vec![("corpus picture".to_owned(), corpus::reference(&corpus::picture()))];
     for photo in photos {
         let name = photo
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        sources.push((name, square(&image::open(photo)?.to_rgb8())));
+        sources.push((name, corpus::reference(&image::open(photo)?.to_rgb8())));
     }
     println!("\n## The encoders alone: 600x600 sources\n");
     println!("| source | vipsthumbnail Q=85 bytes | SSIMULACRA2 | Imagegram bytes | ratio | SSIMULACRA2 | difference |");

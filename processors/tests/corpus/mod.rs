@@ -38,7 +38,8 @@ pub fn picture() -> RgbImage {
     })
 }
 
-/// What a person sees at 600x600: the centred square, Lanczos-resized.
+/// What a person sees at 600x600: the centred square, Lanczos-resized
+/// (also how the benchmark makes its 600x600 sources).
 pub fn reference(picture: &RgbImage) -> RgbImage {
     let side = picture.width().min(picture.height());
     let square = imageops::crop_imm(
