@@ -107,12 +107,17 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
 /// Answers compressed as the client accepts (zstd, br, gzip; none when it
 /// sends no `Accept-Encoding`), with `Vary: Accept-Encoding`. tower-http's
 /// default predicate leaves out images (the served JPEGs), server-sent
-/// events and bodies under 32 bytes (tus answers have none). Level 4 for
+/// events and bodies under 32 bytes (tus answers have none), and it leaves
+/// alone the feed's pages, compressed already where they are made. Level 4 for
 /// every algorithm: brotli's own default (11) takes milliseconds for one
 /// feed page; at 4 it compresses a page in well under one.
 fn compression() -> CompressionLayer {
-    CompressionLayer::new().quality(CompressionLevel::Precise(4))
+    CompressionLayer::new().quality(CompressionLevel::Precise(COMPRESSION_LEVEL))
 }
+
+/// The level of every compressed answer, in each algorithm's own scale;
+/// feed pages, compressed once per page (`feed/compressed.rs`), too.
+pub(crate) const COMPRESSION_LEVEL: i32 = 4;
 
 /// The span of a request: every log line within names its id. At the
 /// error level, so that it is on whenever any line is (with a filter of

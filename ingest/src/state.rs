@@ -69,6 +69,8 @@ pub struct Shared {
     pub peers: Peers,
     /// Each post's feed JSON by (id, version): rendered once per change.
     pub rendered: RenderedItems,
+    /// Feed pages compressed once per distinct page.
+    pub compressed_pages: crate::feed::CompressedPages,
     /// This process's id, named in its cursors (snapshots live in memory).
     pub instance: u64,
     /// Cancelled at shutdown: long-lived responses (event streams) end.

@@ -9,15 +9,17 @@
 use std::sync::Arc;
 
 use axum::extract::{OriginalUri, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub(crate) mod compressed;
 pub(crate) mod cursor;
 pub(crate) mod peers;
 pub(crate) mod rendered;
 
+pub use compressed::CompressedPages;
 pub use cursor::CursorSigner;
 pub use peers::Peers;
 pub use rendered::RenderedItems;
@@ -134,7 +136,7 @@ pub async fn feed(
         None => body.push_str("null"),
     }
     body.push('}');
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(state.compressed_pages.answer(&headers, body))
 }
 
 #[cfg(test)]
