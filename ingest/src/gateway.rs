@@ -139,7 +139,7 @@ impl Gateway {
             cursors: CursorSigner::new(&settings.secret),
             peers: Peers::new(gateways, &settings.secret)?,
             rendered: RenderedItems::new(third),
-            compressed_pages: crate::feed::CompressedPages::new(COMPRESSED_PAGES_BYTES),
+            compressed_pages: crate::feed::compressed::CompressedPages::new(COMPRESSED_PAGES_BYTES),
             instance: instance_id(),
             feed,
             notifications,

@@ -12,6 +12,8 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+use crate::feed::compressed::COMPRESSION_LEVEL;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
@@ -114,10 +116,6 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
 fn compression() -> CompressionLayer {
     CompressionLayer::new().quality(CompressionLevel::Precise(COMPRESSION_LEVEL))
 }
-
-/// The level of every compressed answer, in each algorithm's own scale;
-/// feed pages, compressed once per page (`feed/compressed.rs`), too.
-pub(crate) const COMPRESSION_LEVEL: i32 = 4;
 
 /// The span of a request: every log line within names its id. At the
 /// error level, so that it is on whenever any line is (with a filter of

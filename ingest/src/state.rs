@@ -11,6 +11,7 @@ use imagegram_readstore::{IdempotencyKeys, ReadModel, RequestRecords, UploadSess
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
+use crate::feed::compressed::CompressedPages;
 use crate::feed::cursor::CursorSigner;
 use crate::feed::peers::Peers;
 use crate::feed::rendered::RenderedItems;
@@ -70,7 +71,7 @@ pub struct Shared {
     /// Each post's feed JSON by (id, version): rendered once per change.
     pub rendered: RenderedItems,
     /// Feed pages compressed once per distinct page.
-    pub compressed_pages: crate::feed::CompressedPages,
+    pub compressed_pages: CompressedPages,
     /// This process's id, named in its cursors (snapshots live in memory).
     pub instance: u64,
     /// Cancelled at shutdown: long-lived responses (event streams) end.

@@ -13,7 +13,9 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use crate::server::COMPRESSION_LEVEL;
+/// The level of every compressed answer, in each algorithm's own scale:
+/// these pages, and the router's `CompressionLayer` for the rest.
+pub(crate) const COMPRESSION_LEVEL: i32 = 4;
 
 /// A content coding the gateway writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

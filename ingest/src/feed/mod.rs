@@ -19,7 +19,6 @@ pub(crate) mod cursor;
 pub(crate) mod peers;
 pub(crate) mod rendered;
 
-pub use compressed::CompressedPages;
 pub use cursor::CursorSigner;
 pub use peers::Peers;
 pub use rendered::RenderedItems;
