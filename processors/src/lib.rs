@@ -14,8 +14,10 @@
 //! ## Layout
 //! - `convert/`: original → served JPEG, pure: `mod.rs` sniffs, checks the header
 //!   and orients; `png_rows.rs` decodes PNG row by row into `shrink.rs`'s box
-//!   accumulator; `jpeg.rs` decodes JPEG scaled in the DCT domain and encodes
-//!   (libjpeg-turbo); `resize.rs` does the final Lanczos pass.
+//!   accumulator; `jpeg.rs` decodes JPEG (CMYK too) scaled in the DCT domain
+//!   and encodes (libjpeg-turbo); `colour/` reads profiles, gAMA/cHRM and
+//!   CMYK and makes pixels sRGB (qcms); `resize.rs` does the final Lanczos
+//!   pass.
 //! - `converter.rs`: the image-conversion processor around it;
 //!   `lanes.rs`: small originals in a lane of their own.
 //! - `dead_letters.rs`: `imagegram dlq list|replay`.
