@@ -100,7 +100,7 @@ pub fn decode_scaled(
         .map_err(|e| corrupt(e.to_string()))?;
     let said = jpeg_segments::read(bytes);
     let (pixels, colour) = if cmyk {
-        let (rgb, note) = colour::cmyk_to_rgb(&pixels, said.adobe, said.icc.as_ref());
+        let (rgb, note) = colour::cmyk_to_rgb(pixels, said.adobe, said.icc.as_ref());
         (rgb, Colour::Done(note))
     } else {
         let tagged = said.icc.map_or(Tagged::Untagged, Tagged::Icc);

@@ -216,15 +216,18 @@ fn changes_nothing(transform: &SrgbTransform) -> bool {
 /// CMYK pixels (four bytes each, as the JPEG stores them: inverted when
 /// `adobe`) to RGB through `icc`, or through the plain conversion
 /// browsers use when there is no usable profile.
-pub fn cmyk_to_rgb(cmyk: &[u8], adobe: bool, icc: Option<&Result<Vec<u8>, String>>) -> (Vec<u8>, ColourNote) {
-    // Ink amounts as ICC profiles take them: 0 is none.
-    let ink: Vec<u8> = if adobe {
-        cmyk.iter().map(|v| 255 - v).collect()
-    } else {
-        cmyk.to_vec()
-    };
+pub fn cmyk_to_rgb(
+    mut ink: Vec<u8>,
+    adobe: bool,
+    icc: Option<&Result<Vec<u8>, String>>,
+) -> (Vec<u8>, ColourNote) {
+    // Ink amounts as ICC profiles take them (0 is none), in place.
+    if adobe {
+        ink.iter_mut().for_each(|v| *v = 255 - *v);
+    }
+    ink.truncate(ink.len() / 4 * 4);
     let mut rgb = vec![0u8; ink.len() / 4 * 3];
-    let ink = &ink[..rgb.len() / 3 * 4];
+    let ink = &ink[..];
     let profiled = match icc {
         None => Err(None),
         Some(Err(why)) => Err(Some(why.clone())),
@@ -269,7 +272,7 @@ pub fn exercise_profile(icc: &[u8]) -> ColourNote {
             .step_by(15)
             .flat_map(|v| [v, 255 - v, v / 2, v / 3])
             .collect();
-        cmyk_to_rgb(&pixels, false, Some(&Ok(icc.to_vec()))).1
+        cmyk_to_rgb(pixels, false, Some(&Ok(icc.to_vec()))).1
     } else {
         let (transform, note) = rgb_to_srgb(&Tagged::Icc(Ok(icc.to_vec())));
         if let Some(transform) = transform {
@@ -334,10 +337,10 @@ mod tests {
     fn cmyk_without_a_profile_is_one_minus_ink() {
         // Pure cyan, half black, no ink; as an Adobe file stores them.
         let stored = [0u8, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255];
-        let (rgb, note) = cmyk_to_rgb(&stored, true, None);
+        let (rgb, note) = cmyk_to_rgb(stored.to_vec(), true, None);
         assert_eq!(rgb, vec![0, 255, 255, 127, 127, 127, 255, 255, 255]);
         assert_eq!(note, ColourNote::Converted("plain CMYK, having no profile"));
-        let (_, note) = cmyk_to_rgb(&stored, true, Some(&Ok(vec![1, 2, 3])));
+        let (_, note) = cmyk_to_rgb(stored.to_vec(), true, Some(&Ok(vec![1, 2, 3])));
         assert!(matches!(note, ColourNote::Ignored(_)));
     }
 }
