@@ -120,7 +120,7 @@ pub fn rgb_to_srgb(tagged: &Tagged) -> (Option<SrgbTransform>, ColourNote) {
     let made = match tagged {
         Tagged::Untagged | Tagged::Srgb => return (None, ColourNote::AsSrgb),
         Tagged::Icc(Err(why)) => Err(why.clone()),
-        Tagged::Icc(Ok(icc)) => from_icc(icc).map(|t| (t, "its ICC profile")),
+        Tagged::Icc(Ok(icc)) => from_icc(icc).map(|t| (Some(t), "its ICC profile")),
         Tagged::Gamma {
             gamma,
             chromaticities,
@@ -135,7 +135,7 @@ pub fn rgb_to_srgb(tagged: &Tagged) -> (Option<SrgbTransform>, ColourNote) {
     }
 }
 
-fn from_icc(icc: &[u8]) -> Result<Option<SrgbTransform>, String> {
+fn from_icc(icc: &[u8]) -> Result<SrgbTransform, String> {
     let space = colour_space(icc);
     let grey = match space {
         b"RGB " => false,
@@ -149,7 +149,7 @@ fn from_icc(icc: &[u8]) -> Result<Option<SrgbTransform>, String> {
     };
     let input = if grey { DataType::Gray8 } else { DataType::RGB8 };
     let transform = to_srgb_from(icc, input)?;
-    Ok(Some(SrgbTransform { transform, grey }))
+    Ok(SrgbTransform { transform, grey })
 }
 
 /// The transform from `icc`'s `input` pixels to sRGB, made or kept.
