@@ -5,13 +5,16 @@
 # from real photographs. The photographs are the sample pictures that
 # scikit-image and matplotlib ship in their wheels, fetched from PyPI
 # (pip download, no install) into ~/.cache/imagegram/photos once.
-# Needs: vipsthumbnail (libvips-tools), python3 with pip, unzip.
+# Then how long Chromium takes to decode each side's files
+# (benches/decode_in_chromium.mjs).
+# Needs: vipsthumbnail (libvips-tools), python3 with pip, unzip, chromium,
+# node (playwright-core from tests/web).
 #
 #   bash benches/pictures_vs_vipsthumbnail.sh [more photos or folders ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source dev/lib.sh
-need_packages libvips-tools unzip
+need_packages libvips-tools unzip chromium
 PHOTOS="$SERVICES_DIR/photos"
 if [ ! -f "$PHOTOS/.complete" ]; then
   wheels=$(mktemp -d)
@@ -28,4 +31,11 @@ if [ ! -f "$PHOTOS/.complete" ]; then
   unzip -o -q -j "$wheels"/matplotlib-*.whl -d "$PHOTOS" 'matplotlib/mpl-data/sample_data/grace_hopper.jpg'
   touch "$PHOTOS/.complete"
 fi
-exec cargo bench --locked -p imagegram-processors --bench pictures_vs_vipsthumbnail -- "$PHOTOS" "$@"
+[ -d tests/web/node_modules/playwright-core ] || npm ci --silent --prefix tests/web
+KEPT=$(mktemp -d)
+trap 'rm -rf "$KEPT"' EXIT
+PICTURES_OUT="$KEPT" cargo bench --locked -p imagegram-processors --bench pictures_vs_vipsthumbnail -- "$PHOTOS" "$@"
+echo
+echo "## Decoding in Chromium (createImageBitmap), the encoders-alone files"
+echo
+node benches/decode_in_chromium.mjs "$KEPT/vipsthumbnail" "$KEPT/imagegram"

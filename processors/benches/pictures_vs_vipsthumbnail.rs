@@ -117,16 +117,45 @@ fn encoders(photos: &[PathBuf], work: &Path) -> Result<(), Error> {
     println!("\n## The encoders alone: 600x600 sources\n");
     println!("| source | vipsthumbnail Q=85 bytes | SSIMULACRA2 | Imagegram bytes | ratio | SSIMULACRA2 | difference |");
     println!("|---|---|---|---|---|---|---|");
+    // Other qualities to summarise, besides the default (for example
+    // QUALITIES=82,83,84): where equal scores fall.
+    let sweep: Vec<u8> = std::env::var("QUALITIES")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|q| q.trim().parse().ok())
+        .collect();
+    let mut swept = vec![(Vec::new(), Vec::new()); sweep.len()];
+    // Both sides' files, kept for the decoding-time measurement in
+    // Chromium (benches/decode_in_chromium.mjs) when PICTURES_OUT names a
+    // folder.
+    let kept = std::env::var_os("PICTURES_OUT").map(PathBuf::from);
+    if let Some(dir) = &kept {
+        std::fs::create_dir_all(dir.join("vipsthumbnail"))?;
+        std::fs::create_dir_all(dir.join("imagegram"))?;
+    }
     let (mut ratios, mut differences) = (Vec::new(), Vec::new());
     for (name, source) in sources {
         let input = work.join("source.png");
         source.save(&input)?;
         let theirs = vipsthumbnail(&input, work, false)?;
-        let ours = convert(&std::fs::read(&input)?, &ConvertOptions::default())?.jpeg;
-        let (s_theirs, s_ours) = (
-            ssimulacra2(&source, &decoded(&theirs)?)?,
-            ssimulacra2(&source, &decoded(&ours)?)?,
-        );
+        let original = std::fs::read(&input)?;
+        let s_theirs = ssimulacra2(&source, &decoded(&theirs)?)?;
+        for (quality, (ratios, differences)) in sweep.iter().zip(&mut swept) {
+            let options = ConvertOptions {
+                quality: *quality,
+                ..ConvertOptions::default()
+            };
+            let ours = convert(&original, &options)?.jpeg;
+            ratios.push(ours.len() as f64 / theirs.len() as f64);
+            differences.push(ssimulacra2(&source, &decoded(&ours)?)? - s_theirs);
+        }
+        let ours = convert(&original, &ConvertOptions::default())?.jpeg;
+        if let Some(dir) = &kept {
+            let file = format!("{}.jpg", name.replace(['/', ' '], "_"));
+            std::fs::write(dir.join("vipsthumbnail").join(&file), &theirs)?;
+            std::fs::write(dir.join("imagegram").join(&file), &ours)?;
+        }
+        let s_ours = ssimulacra2(&source, &decoded(&ours)?)?;
         let ratio = ours.len() as f64 / theirs.len() as f64;
         println!(
             "| {name} | {} | {s_theirs:.2} | {} | {ratio:.3} | {s_ours:.2} | {:+.2} |",
@@ -142,6 +171,13 @@ fn encoders(photos: &[PathBuf], work: &Path) -> Result<(), Error> {
         median(ratios),
         median(differences)
     );
+    for (quality, (ratios, differences)) in sweep.iter().zip(swept) {
+        println!(
+            "at quality {quality}: median bytes ratio {:.3}, median SSIMULACRA2 difference {:+.2}",
+            median(ratios),
+            median(differences)
+        );
+    }
     Ok(())
 }
 

@@ -14,8 +14,9 @@
 //! ## Layout
 //! - `convert/`: original → served JPEG, pure: `mod.rs` sniffs, checks the header
 //!   and orients; `png_rows.rs` decodes PNG row by row into `shrink.rs`'s box
-//!   accumulator; `jpeg.rs` decodes JPEG (CMYK too) scaled in the DCT domain
-//!   and encodes (libjpeg-turbo); `colour/` reads profiles, gAMA/cHRM and
+//!   accumulator; `jpeg/decode.rs` decodes JPEG (CMYK too) scaled in the DCT
+//!   domain, `jpeg/encode.rs` (over `encode.c`, libjpeg-turbo's libjpeg
+//!   API) makes the served JPEG with its own tables; `colour/` reads profiles, gAMA/cHRM and
 //!   CMYK and makes pixels sRGB (qcms); `resize.rs` does the final Lanczos
 //!   pass.
 //! - `converter.rs`: the image-conversion processor around it;

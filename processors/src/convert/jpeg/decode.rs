@@ -1,5 +1,5 @@
-//! JPEG in and out through libjpeg-turbo (the `turbojpeg` crate, built from
-//! its bundled source with SIMD). Large JPEGs are scaled while decoding, in
+//! JPEG in through libjpeg-turbo (the `turbojpeg` crate, built from its
+//! bundled source with SIMD). Large JPEGs are scaled while decoding, in
 //! the DCT domain (M/8 for M = 1..8), so a 12-megapixel photo is decoded
 //! straight to about 1000x750 and the full-size image never exists.
 //! CMYK and YCCK files are scaled alike, then made RGB through their
@@ -7,9 +7,9 @@
 
 use image::RgbImage;
 
-use super::colour::{self, jpeg_segments, Tagged};
-use super::{Colour, ConvertError};
-use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
+use crate::convert::colour::{self, jpeg_segments, Tagged};
+use crate::convert::{Colour, ConvertError};
+use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
 /// The smallest M/8 scale whose result keeps the side that must reach
 /// `size` (the short side for cover, the long side for fit) at `size` or more.
@@ -113,26 +113,6 @@ pub fn decode_scaled(
             .ok_or_else(|| corrupt("the image is too large".into())),
         _ => Err(corrupt("the image is too large".into())),
     }
-}
-
-/// Baseline JPEG, 4:2:0, at `quality`; no metadata.
-pub fn encode(image: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {
-    let mut compressor = Compressor::new().map_err(|e| e.to_string())?;
-    compressor
-        .set_quality(i32::from(quality.clamp(1, 100)))
-        .map_err(|e| e.to_string())?;
-    compressor
-        .set_subsamp(Subsamp::Sub2x2)
-        .map_err(|e| e.to_string())?;
-    let (w, h) = (image.width() as usize, image.height() as usize);
-    let source = Image {
-        pixels: image.as_raw().as_slice(),
-        width: w,
-        pitch: w * 3,
-        height: h,
-        format: PixelFormat::RGB,
-    };
-    compressor.compress_to_vec(source).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
