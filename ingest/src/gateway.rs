@@ -22,8 +22,9 @@ use crate::rate_limit::{RateLimits, RateSettings};
 use crate::state::AppState;
 use crate::IngestError;
 
-/// Room for compressed feed pages: about 1,600 pages of 20 (2.5 KB each).
-const COMPRESSED_PAGES_BYTES: u64 = 4 * 1024 * 1024;
+/// Room for answered feed pages: about 200 pages of 20 (12 KB each, with
+/// their compressed forms).
+const ANSWERED_PAGES_BYTES: u64 = 4 * 1024 * 1024;
 /// What the gateway reads from and writes to.
 pub struct Ports {
     pub log: Arc<dyn EventLog>,
@@ -139,7 +140,7 @@ impl Gateway {
             cursors: CursorSigner::new(&settings.secret),
             peers: Peers::new(gateways, &settings.secret)?,
             rendered: RenderedItems::new(third),
-            compressed_pages: crate::feed::compressed::CompressedPages::new(COMPRESSED_PAGES_BYTES),
+            pages: crate::feed::pages::AnsweredPages::new(ANSWERED_PAGES_BYTES),
             instance: instance_id(),
             feed,
             notifications,

@@ -40,8 +40,9 @@
 //!   `?wait=` on uploads waits on it.
 //! - `feed/`: `GET /v1/posts`, paged over ranking snapshots (`mod.rs`),
 //!   its signed cursors (`cursor.rs`), its items rendered once per post
-//!   version (`rendered.rs`), pages compressed once per distinct page
-//!   (`compressed.rs`), pages of another gateway's snapshot forwarded to
+//!   version (`rendered.rs`), whole pages kept by feed version and
+//!   compressed once each (`pages.rs`, with the codings of
+//!   `compressed.rs`), pages of another gateway's snapshot forwarded to
 //!   it (`peers.rs`, over the gateway directory).
 //! - `reads.rs`: a post and its image.
 //! - `tus/`: resumable uploads (tus 1.0): `protocol.rs` (headers, pure),

@@ -11,8 +11,8 @@ use imagegram_readstore::{IdempotencyKeys, ReadModel, RequestRecords, UploadSess
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
-use crate::feed::compressed::CompressedPages;
 use crate::feed::cursor::CursorSigner;
+use crate::feed::pages::AnsweredPages;
 use crate::feed::peers::Peers;
 use crate::feed::rendered::RenderedItems;
 use crate::health::Probes;
@@ -70,8 +70,8 @@ pub struct Shared {
     pub peers: Peers,
     /// Each post's feed JSON by (id, version): rendered once per change.
     pub rendered: RenderedItems,
-    /// Feed pages compressed once per distinct page.
-    pub compressed_pages: CompressedPages,
+    /// Feed pages as answered, by feed version, compressed once each.
+    pub pages: AnsweredPages,
     /// This process's id, named in its cursors (snapshots live in memory).
     pub instance: u64,
     /// Cancelled at shutdown: long-lived responses (event streams) end.

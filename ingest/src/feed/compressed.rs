@@ -1,17 +1,12 @@
-//! Feed pages compressed once per distinct page. The first page is read
-//! thousands of times between two changes to it, and compressing it for
-//! every read cost more than assembling it: with gzip at level 4 the feed
-//! served 12,188 pages/s against 26,683 uncompressed. A page's bytes are
-//! hashed, and its compressed bytes kept by (coding, hash) while they are
-//! read; every other answer is compressed by the router's
-//! `CompressionLayer`, which leaves a body it finds compressed alone.
+//! The content codings the gateway writes (gzip, br, zstd), at one level,
+//! and the choice among them from `Accept-Encoding`. Feed pages are
+//! compressed with these once per page (`pages.rs`); every other answer is
+//! compressed by the router's `CompressionLayer`, which leaves a body it
+//! finds compressed alone.
 
-use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use axum::http::{header, HeaderMap};
 
 /// The level of every compressed answer, in each algorithm's own scale:
 /// these pages, and the router's `CompressionLayer` for the rest.
@@ -27,7 +22,7 @@ pub enum Coding {
 }
 
 impl Coding {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Coding::Gzip => "gzip",
             Coding::Brotli => "br",
@@ -35,7 +30,7 @@ impl Coding {
         }
     }
 
-    fn compress(self, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn compress(self, body: &[u8]) -> std::io::Result<Vec<u8>> {
         let level = COMPRESSION_LEVEL;
         match self {
             Coding::Gzip => {
@@ -103,58 +98,10 @@ fn quality(text: &str) -> Option<u16> {
     }
 }
 
-/// Compressed pages by (coding, hash of the page).
-#[derive(Clone)]
-pub struct CompressedPages {
-    pages: moka::sync::Cache<(Coding, u64), Bytes>,
-    hasher: std::collections::hash_map::RandomState,
-}
-
-impl CompressedPages {
-    /// Room for `bytes` of compressed pages.
-    pub fn new(bytes: u64) -> Self {
-        CompressedPages {
-            pages: moka::sync::Cache::builder()
-                .max_capacity(bytes)
-                .weigher(|_, page: &Bytes| u32::try_from(64 + page.len()).unwrap_or(u32::MAX))
-                .build(),
-            hasher: std::collections::hash_map::RandomState::new(),
-        }
-    }
-
-    /// `body` (a JSON page) as the request's `Accept-Encoding` asks.
-    pub fn answer(&self, headers: &HeaderMap, body: String) -> Response {
-        let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
-        // Under 32 bytes (an empty feed), compressing would add bytes; the
-        // router's layer holds the same line.
-        let coding = negotiate(headers).filter(|_| body.len() >= 32);
-        let Some(coding) = coding else {
-            return ([json, vary], body).into_response();
-        };
-        let mut hasher = self.hasher.build_hasher();
-        hasher.write(body.as_bytes());
-        let key = (coding, hasher.finish());
-        let compressed = match self.pages.get(&key) {
-            Some(page) => page,
-            None => match coding.compress(body.as_bytes()) {
-                Ok(page) => {
-                    let page = Bytes::from(page);
-                    self.pages.insert(key, page.clone());
-                    page
-                }
-                // Cannot happen writing to memory; the page goes out as it is.
-                Err(_) => return ([json, vary], body).into_response(),
-            },
-        };
-        let coded = (header::CONTENT_ENCODING, HeaderValue::from_static(coding.name()));
-        ([json, vary, coded], compressed).into_response()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
     use proptest::prelude::*;
 
     fn accepting(value: &str) -> HeaderMap {
@@ -181,21 +128,6 @@ mod tests {
         );
         assert_eq!(negotiate(&accepting("identity, deflate")), None);
         assert_eq!(negotiate(&accepting("br;q=2, gzip;q=1.5")), None);
-    }
-
-    #[test]
-    fn a_page_is_compressed_once_and_reads_back_whole() {
-        let pages = CompressedPages::new(1 << 20);
-        let body = "{\"items\":[".to_owned() + &"{\"id\":1,\"caption\":\"x\"},".repeat(200) + "]}";
-        let first = pages.answer(&accepting("gzip"), body.clone());
-        assert_eq!(first.headers()[header::CONTENT_ENCODING], "gzip");
-        assert_eq!(first.headers()[header::VARY], "accept-encoding");
-        let again = pages.answer(&accepting("gzip"), body.clone());
-        assert_eq!(again.headers()[header::CONTENT_ENCODING], "gzip");
-        pages.pages.run_pending_tasks();
-        assert_eq!(pages.pages.entry_count(), 1);
-        let plain = pages.answer(&HeaderMap::new(), body);
-        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
     }
 
     proptest! {

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 pub(crate) mod compressed;
 pub(crate) mod cursor;
+pub(crate) mod pages;
 pub(crate) mod peers;
 pub(crate) mod rendered;
 
@@ -27,6 +28,7 @@ use crate::state::AppState;
 use crate::views::PostJson;
 use crate::Problem;
 use cursor::FeedCursor;
+use pages::PageKey;
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
@@ -102,6 +104,16 @@ pub async fn feed(
             (cursor.snapshot, ranking, Some(cursor.after))
         }
     };
+    // The version first: views read after it are at least that new.
+    let key = PageKey {
+        version: state.feed.version(),
+        snapshot: snapshot_id,
+        after,
+        limit,
+    };
+    if let Some(page) = state.pages.get(&key) {
+        return Ok(page.answer(&headers));
+    }
     let keys = ranking.page(after, limit);
     let views = state.feed.views(&keys).await?;
     let next_cursor = keys
@@ -135,7 +147,7 @@ pub async fn feed(
         None => body.push_str("null"),
     }
     body.push('}');
-    Ok(state.compressed_pages.answer(&headers, body))
+    Ok(state.pages.keep(key, body).answer(&headers))
 }
 
 #[cfg(test)]

@@ -150,6 +150,14 @@ impl Feed {
         (version, kept)
     }
 
+    /// Bumped by every change to the ranking or to a post's view (each
+    /// [`Feed::refresh`]): anything made from the feed at one version can
+    /// be kept until the version moves. Read it before reading views, so
+    /// that what is kept under it is at least that new.
+    pub fn version(&self) -> u64 {
+        self.live.read().unwrap_or_else(|p| p.into_inner()).version
+    }
+
     /// The ranking as it stands, without keeping it as a snapshot.
     pub fn live(&self) -> Arc<Ranking> {
         Arc::clone(&self.live.read().unwrap_or_else(|p| p.into_inner()).current)
