@@ -1,5 +1,6 @@
-//! The contract suite against S3. Needs `IMAGEGRAM_TEST_S3_ENDPOINT` (CI
-//! starts moto and sets it); without it every test says it skipped.
+//! The contract suite against S3. Needs `IMAGEGRAM_TEST_S3_ENDPOINT` (`./x
+//! services` starts moto and prints it); without it every test fails under
+//! `./x test` and CI, and says it skipped elsewhere.
 
 mod contract;
 
@@ -9,9 +10,7 @@ use imagegram_blobstore::s3::{S3Config, S3Store};
 use imagegram_blobstore::BlobStore;
 
 async fn s3() -> Option<Arc<dyn BlobStore>> {
-    let endpoint = std::env::var("IMAGEGRAM_TEST_S3_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty())?;
+    let endpoint = imagegram_testkit::service("IMAGEGRAM_TEST_S3_ENDPOINT", "an S3 server (moto)")?;
     let mut config = S3Config::new("imagegram-contract");
     config.endpoint = Some(endpoint);
     config.path_style = true;
@@ -27,11 +26,8 @@ blob_contract_suite!(s3().await);
 /// the process is killed) is aborted once it is older than the cut-off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abandoned_multipart_uploads_are_aborted() {
-    let Some(endpoint) = std::env::var("IMAGEGRAM_TEST_S3_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty())
+    let Some(endpoint) = imagegram_testkit::service("IMAGEGRAM_TEST_S3_ENDPOINT", "an S3 server (moto)")
     else {
-        eprintln!("skipped: IMAGEGRAM_TEST_S3_ENDPOINT is not set");
         return;
     };
     // A bucket of its own: the sweep must not abort other tests' uploads.

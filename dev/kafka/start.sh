@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # Apache Kafka 4 (from Maven Central) as one KRaft node on 127.0.0.1:9092,
-# broker and controller in one JVM, with a fresh data directory. Does
-# nothing when something already listens on 9092.
+# broker and controller in one JVM, with a fresh data directory. Its jars
+# are fetched in any case (tests run brokers of their own from them); the
+# node is not started when something already listens on 9092.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
 
-if port_open 9092; then
-  say "Kafka: something already listens on 127.0.0.1:9092; using it"
-  exit 0
-fi
 # Kafka 4 needs Java 17 or later; its jars come from Maven Central through Maven.
 command -v java >/dev/null 2>&1 || need_packages openjdk-17-jre-headless
 command -v mvn >/dev/null 2>&1 || need_packages maven
@@ -25,6 +22,10 @@ if [ ! -f "$libs/.complete" ]; then
   touch "$libs/.complete"
 fi
 
+if port_open 9092; then
+  say "Kafka: something already listens on 127.0.0.1:9092; using it"
+  exit 0
+fi
 # A test broker's topics are the tests' own: start from nothing every time.
 data="$home/data"
 rm -rf "$data"

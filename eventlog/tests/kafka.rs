@@ -1,5 +1,6 @@
 //! The contract suite against Kafka. Needs `IMAGEGRAM_TEST_KAFKA_BROKERS`
-//! (CI starts Tansu and sets it); without it every test says it skipped.
+//! (`./x services` starts Apache Kafka and prints it); without it every
+//! test fails under `./x test` and CI, and says it skipped elsewhere.
 
 mod contract;
 
@@ -27,9 +28,7 @@ impl contract::Backend for Kafka {
 }
 
 fn kafka() -> Option<Kafka> {
-    std::env::var("IMAGEGRAM_TEST_KAFKA_BROKERS")
-        .ok()
-        .filter(|b| !b.is_empty())
+    imagegram_testkit::service("IMAGEGRAM_TEST_KAFKA_BROKERS", "Apache Kafka")
         .map(|brokers| Kafka { brokers })
 }
 

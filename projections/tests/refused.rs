@@ -17,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_record_is_dead_lettered_and_the_rest_applied() {
     let Some(stores) = imagegram_testkit::mysql_store().await else {
-        eprintln!("skipped: IMAGEGRAM_TEST_MYSQL_URL is not set");
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");

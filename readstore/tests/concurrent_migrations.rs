@@ -7,8 +7,7 @@ use imagegram_readstore::SqlStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_stores_migrate_a_fresh_database_at_once() {
-    if imagegram_testkit::setting("IMAGEGRAM_TEST_MYSQL_URL").is_none() {
-        eprintln!("skipped: IMAGEGRAM_TEST_MYSQL_URL is not set");
+    if imagegram_testkit::service("IMAGEGRAM_TEST_MYSQL_URL", "MariaDB").is_none() {
         return;
     }
     for round in 0..10 {
@@ -39,8 +38,7 @@ async fn five_stores_migrate_a_fresh_database_at_once() {
 /// marking it so; the next start finishes it, with no repair by hand.
 #[tokio::test]
 async fn a_migration_cut_short_is_finished_by_the_next_start() {
-    if imagegram_testkit::setting("IMAGEGRAM_TEST_MYSQL_URL").is_none() {
-        eprintln!("skipped: IMAGEGRAM_TEST_MYSQL_URL is not set");
+    if imagegram_testkit::service("IMAGEGRAM_TEST_MYSQL_URL", "MariaDB").is_none() {
         return;
     }
     use sqlx::Connection;

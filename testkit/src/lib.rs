@@ -8,13 +8,18 @@
 //!
 //! ## Layout
 //! - `lib.rs`: [`Stack`], [`embedded`], [`distributed`] and one opener per adapter.
+//! - `services.rs`: finding a test's services; a missing one fails the
+//!   test under `./x test` and CI, and is a reported skip elsewhere.
 //! - `colour.rs`: pictures in other colour spaces (ICC profiles written
 //!   here, pixels converted into them) for the conversion's colour tests.
 //! - `workload.rs`: reproducible traffic (posts, skewed comments, deletes,
 //!   forged deletes) and the counts it must leave.
 
 pub mod colour;
+pub mod services;
 pub mod workload;
+
+pub use services::{service, service_for, skip, skip_test};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -66,7 +71,7 @@ pub async fn embedded_log(dir: &Path) -> Arc<dyn EventLog> {
 
 /// Kafka under a topic prefix of this test's own, every topic created.
 pub async fn kafka_log() -> Option<Arc<dyn EventLog>> {
-    let mut config = KafkaConfig::new(setting("IMAGEGRAM_TEST_KAFKA_BROKERS")?);
+    let mut config = KafkaConfig::new(service("IMAGEGRAM_TEST_KAFKA_BROKERS", "Apache Kafka")?);
     config.client_id = "imagegram-test".into();
     let kafka: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(config).expect("kafka client"));
     Some(with_topics(Namespaced::wrap(kafka, &format!("{}.", unique("test-")))).await)
@@ -75,7 +80,7 @@ pub async fn kafka_log() -> Option<Arc<dyn EventLog>> {
 /// S3 with a bucket of this test's own.
 pub async fn s3_store() -> Option<Arc<dyn BlobStore>> {
     let mut config = S3Config::new(unique("imagegram-test-"));
-    config.endpoint = Some(setting("IMAGEGRAM_TEST_S3_ENDPOINT")?);
+    config.endpoint = Some(service("IMAGEGRAM_TEST_S3_ENDPOINT", "an S3 server (moto)")?);
     config.path_style = true;
     config.access_key_id = Some("test".into());
     config.secret_access_key = Some("test".into());
@@ -86,7 +91,7 @@ pub async fn s3_store() -> Option<Arc<dyn BlobStore>> {
 /// The URL of a new, empty MySQL database of this test's own on the
 /// server `IMAGEGRAM_TEST_MYSQL_URL` names, or `None` when it is not set.
 pub async fn mysql_database() -> Option<String> {
-    let url = setting("IMAGEGRAM_TEST_MYSQL_URL")?;
+    let url = service("IMAGEGRAM_TEST_MYSQL_URL", "MariaDB")?;
     let name = unique("imagegram_test_");
     sqlx::any::install_default_drivers();
     let mut admin = sqlx::AnyConnection::connect(&url)
@@ -124,21 +129,15 @@ pub async fn embedded(dir: &Path) -> Stack {
     }
 }
 
-/// Kafka, MySQL and S3, or `None` (and a note) when any is not configured.
+/// Kafka, MySQL and S3, or `None` when one is not configured (a failure
+/// under `./x test` and CI, see [`services`]).
 pub async fn distributed() -> Option<Stack> {
-    let stack = async {
-        Some(Stack {
-            name: "distributed",
-            log: kafka_log().await?,
-            stores: mysql_store().await?,
-            blobs: s3_store().await?,
-        })
-    }
-    .await;
-    if stack.is_none() {
-        eprintln!("skipped: IMAGEGRAM_TEST_KAFKA_BROKERS, _S3_ENDPOINT and _MYSQL_URL are not all set");
-    }
-    stack
+    Some(Stack {
+        name: "distributed",
+        log: kafka_log().await?,
+        stores: mysql_store().await?,
+        blobs: s3_store().await?,
+    })
 }
 
 /// Waits until `projection` has read `total` records in all, failing after `patience`.
@@ -164,8 +163,9 @@ pub async fn caught_up(store: &dyn ReadModel, projection: &str, total: u64, pati
 }
 
 /// Two tests of `scenario: async fn(Stack)`: `embedded` (log, SQLite and
-/// files in a temporary directory) and `distributed` (Kafka, MySQL and S3,
-/// passing without running when they are not configured). With several
+/// files in a temporary directory) and `distributed` (Kafka, MySQL and S3;
+/// failing when they are not configured under `./x test` and CI, a
+/// reported skip elsewhere). With several
 /// scenarios, each gets a module of its name holding its two tests. The
 /// calling crate needs `tokio` and `tempfile`.
 #[macro_export]

@@ -25,8 +25,7 @@ fn dlq_list(url: &str, dir: &std::path::Path) -> std::process::Child {
 
 #[test]
 fn five_processes_started_at_once_on_a_fresh_database_all_come_up() {
-    if std::env::var("IMAGEGRAM_TEST_MYSQL_URL").map_or(true, |u| u.is_empty()) {
-        eprintln!("skipped: IMAGEGRAM_TEST_MYSQL_URL is not set");
+    if imagegram_testkit::service("IMAGEGRAM_TEST_MYSQL_URL", "MariaDB").is_none() {
         return;
     }
     for round in 0..10 {
@@ -49,8 +48,7 @@ fn five_processes_started_at_once_on_a_fresh_database_all_come_up() {
 /// the killed one left, with no repair by hand.
 #[test]
 fn a_start_after_a_kill_mid_migration_comes_up() {
-    if std::env::var("IMAGEGRAM_TEST_MYSQL_URL").map_or(true, |u| u.is_empty()) {
-        eprintln!("skipped: IMAGEGRAM_TEST_MYSQL_URL is not set");
+    if imagegram_testkit::service("IMAGEGRAM_TEST_MYSQL_URL", "MariaDB").is_none() {
         return;
     }
     let mut finished = 0;

@@ -17,13 +17,7 @@ use crate::support::{comment, environment, get_json, image_form, open_log, png, 
 
 /// Debian's `prometheus` package, named by `./x services`.
 fn prometheus_binary(test: &str) -> Option<String> {
-    let binary = std::env::var("IMAGEGRAM_TEST_PROMETHEUS")
-        .ok()
-        .filter(|b| !b.is_empty());
-    if binary.is_none() {
-        eprintln!("skipped {test}: IMAGEGRAM_TEST_PROMETHEUS (the prometheus binary) is not set");
-    }
-    binary
+    imagegram_testkit::service_for(test, "IMAGEGRAM_TEST_PROMETHEUS", "Prometheus")
 }
 
 fn free_port() -> u16 {

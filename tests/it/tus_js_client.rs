@@ -11,7 +11,10 @@ use crate::support::{App, Infra};
 async fn tus_js_client_uploads_through_a_network_failure() {
     let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tus-js");
     if !module.join("node_modules/tus-js-client").exists() {
-        eprintln!("skipped: run `npm ci --prefix tests/tus-js` (CI does)");
+        imagegram_testkit::skip(
+            "tus-js-client's node_modules",
+            "npm ci --prefix tests/tus-js (./x services runs it)",
+        );
         return;
     }
     let Some(app) = App::start(Infra::Embedded, "serve", "tus_js_client") else {

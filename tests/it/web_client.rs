@@ -49,11 +49,7 @@ fn dusk_png(w: u32, h: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_posts_comments_and_scrolls_in_chromium() {
-    let Some(chromium) = std::env::var("IMAGEGRAM_TEST_CHROMIUM")
-        .ok()
-        .filter(|c| !c.is_empty())
-    else {
-        eprintln!("skipped: IMAGEGRAM_TEST_CHROMIUM (Debian's chromium) is not set");
+    let Some(chromium) = imagegram_testkit::service("IMAGEGRAM_TEST_CHROMIUM", "Chromium") else {
         return;
     };
     let Some(app) = App::start_with(
@@ -165,7 +161,10 @@ fn the_vendored_tus_client_is_the_tested_one() {
     let root = env!("CARGO_MANIFEST_DIR");
     let tested = std::path::Path::new(root).join("tests/tus-js/node_modules/tus-js-client/dist/tus.min.js");
     let Ok(tested) = std::fs::read(&tested) else {
-        eprintln!("skipped: tests/tus-js has no node_modules (./x services installs them)");
+        imagegram_testkit::skip(
+            "tus-js-client's node_modules",
+            "npm ci --prefix tests/tus-js (./x services runs it)",
+        );
         return;
     };
     let shipped =

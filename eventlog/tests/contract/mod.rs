@@ -107,7 +107,9 @@ macro_rules! contract_suite {
             async fn $name() {
                 match $backend {
                     Some(backend) => contract::$name(&backend).await,
-                    None => eprintln!("skipped {}: its service is not configured", stringify!($name)),
+                    // Its opener reported the missing service (a failure under
+                    // ./x test and CI).
+                    None => {}
                 }
             }
         )*

@@ -113,7 +113,9 @@ macro_rules! read_contract_suite {
             async fn $name() {
                 match $store {
                     Some(store) => contract::$name(store).await,
-                    None => eprintln!("skipped {}: its service is not configured", stringify!($name)),
+                    // Its opener reported the missing service (a failure under
+                    // ./x test and CI).
+                    None => {}
                 }
             }
         )*

@@ -29,15 +29,17 @@ fn repo() -> &'static Path {
 impl KafkaNode {
     /// Formats and starts a node; `None` (with a note) without the jars.
     pub fn start(test: &str) -> Option<KafkaNode> {
-        let libs = std::env::var("IMAGEGRAM_TEST_KAFKA_LIBS")
-            .ok()
-            .filter(|l| !l.is_empty());
-        let Some(libs) = libs.filter(|l| has_jars(l)) else {
-            eprintln!(
-                "skipped {test}: IMAGEGRAM_TEST_KAFKA_LIBS does not name Kafka's jars (./x services sets it)"
+        let libs = imagegram_testkit::service_for(test, "IMAGEGRAM_TEST_KAFKA_LIBS", "Kafka's jars")?;
+        if !has_jars(&libs) {
+            imagegram_testkit::skip_test(
+                test,
+                "Kafka's jars",
+                &format!(
+                    "IMAGEGRAM_TEST_KAFKA_LIBS names {libs}, which holds none; ./x services fetches them"
+                ),
             );
             return None;
-        };
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let (port, controller) = (free_port(), free_port());
         let template =

@@ -61,7 +61,8 @@ impl Logs {
     }
 }
 
-/// The environment for `infra`, or `None` (with a note) when its services are not configured.
+/// The environment for `infra`, or `None` when its services are not
+/// configured (a failure under `./x test` and CI: `imagegram_testkit::services`).
 pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
     let mut env = vec![("IMAGEGRAM_LOG_FILTER".to_owned(), "warn".to_owned())];
     // Tests send far more than a person would; `rate_limits.rs` turns the
@@ -73,15 +74,10 @@ pub fn environment(infra: Infra, test: &str) -> Option<Vec<(String, String)>> {
         env.push(("IMAGEGRAM_EVENT_LOG_DURABILITY".into(), "process".into()));
         return Some(env);
     }
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (Some(brokers), Some(s3), Some(_)) = (
-        var("IMAGEGRAM_TEST_KAFKA_BROKERS"),
-        var("IMAGEGRAM_TEST_S3_ENDPOINT"),
-        var("IMAGEGRAM_TEST_MYSQL_URL"),
-    ) else {
-        eprintln!("skipped {test} on Kafka + S3 + MySQL: IMAGEGRAM_TEST_KAFKA_BROKERS, _S3_ENDPOINT and _MYSQL_URL are not all set");
-        return None;
-    };
+    use imagegram_testkit::service_for;
+    let brokers = service_for(test, "IMAGEGRAM_TEST_KAFKA_BROKERS", "Apache Kafka")?;
+    let s3 = service_for(test, "IMAGEGRAM_TEST_S3_ENDPOINT", "an S3 server (moto)")?;
+    service_for(test, "IMAGEGRAM_TEST_MYSQL_URL", "MariaDB")?;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let database = mysql_database_blocking();
     env.extend([
