@@ -8,6 +8,8 @@
 //!
 //! ## Layout
 //! - `lib.rs`: [`Stack`], [`embedded`], [`distributed`] and one opener per adapter.
+//! - `eventually.rs`: waiting on a condition with a deadline that says
+//!   what never happened, instead of sleeping.
 //! - `services.rs`: finding a test's services; a missing one fails the
 //!   test under `./x test` and CI, and is a reported skip elsewhere.
 //! - `colour.rs`: pictures in other colour spaces (ICC profiles written
@@ -16,9 +18,11 @@
 //!   forged deletes) and the counts it must leave.
 
 pub mod colour;
+pub mod eventually;
 pub mod services;
 pub mod workload;
 
+pub use eventually::{eventually, eventually_blocking};
 pub use services::{service, service_for, skip, skip_test};
 
 use std::path::Path;
@@ -111,6 +115,15 @@ pub async fn mysql_store_with(connections: u32) -> Option<ReadStores> {
     Some(ReadStores::of(
         SqlStore::connect(&url, connections).await.expect("mysql store"),
     ))
+}
+
+/// The rows of `_sqlx_migrations` on `connection`: (version, finished),
+/// by version; `None` while the table does not exist yet.
+pub async fn migration_rows(connection: &mut sqlx::MySqlConnection) -> Option<Vec<(i64, bool)>> {
+    sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(connection)
+        .await
+        .ok()
 }
 
 /// MySQL with a database of this test's own, migrated.

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::support::tus::{b64, create, TUS};
-use crate::support::{image_form, png, post_until, publish, App, Infra};
+use crate::support::{count_behind_a_fence, image_form, png, post_until, publish, App, Infra};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
@@ -76,9 +76,11 @@ async fn keyed_comments_are_applied_once(infra: Infra) {
         assert_eq!(first["id"], second["id"], "the retry names the same comment");
     }
     let n = CUTS_US.len();
-    post_until(&app, &post, |p| p["comment_count"] == n).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    post_until(&app, &post, |p| p["comment_count"] == n).await;
+    assert_eq!(
+        count_behind_a_fence(&app, &ann, &post).await,
+        n as i64,
+        "each cut comment once, and nothing after"
+    );
 }
 
 async fn keyed_uploads_are_applied_once(infra: Infra) {

@@ -134,10 +134,20 @@ async fn past_the_connection_cap_a_new_connection_waits_for_one_to_close() {
     };
     let mut held = Vec::new();
     for _ in 0..4 {
-        held.push(TcpStream::connect(address(&app)).await.expect("connect"));
+        let mut socket = TcpStream::connect(address(&app)).await.expect("connect");
+        // Served once, and kept open: the server has accepted it.
+        socket
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .expect("a request");
+        let mut head = [0u8; 12];
+        tokio::time::timeout(Duration::from_secs(60), socket.read_exact(&mut head))
+            .await
+            .expect("an answer within a minute")
+            .expect("an answer");
+        assert_eq!(&head, b"HTTP/1.1 200", "a held connection is served");
+        held.push(socket);
     }
-    // Let the server accept all four before the fifth comes.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let patient = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))
         .build()

@@ -257,7 +257,7 @@ async fn request_ids_follow_a_post_to_the_converter(infra: Infra) {
     let id = format!("it-{}", uuid::Uuid::new_v4().simple());
     let answer = app
         .client
-        .post(app.url("/v1/posts?wait=10"))
+        .post(app.url("/v1/posts?wait=60"))
         .bearer_auth(&ann)
         .header("x-request-id", &id)
         .multipart(image_form(png(64, 48), "a.png", "traced"))
@@ -274,24 +274,21 @@ async fn request_ids_follow_a_post_to_the_converter(infra: Infra) {
     let post_id = post["id"].as_str().expect("id").to_owned();
 
     // The converter's line about the post names the upload's request.
-    let started = Instant::now();
-    loop {
-        let logs = app.logs();
-        let line = logs
-            .lines()
-            .find(|l| l.contains("converted") && l.contains(&id) && l.contains(&post_id));
-        if let Some(line) = line {
-            if format == "json" {
-                let parsed: Value = serde_json::from_str(line).expect("a JSON log line");
-                assert_eq!(parsed["span"]["request_id"], id.as_str(), "{line}");
-            }
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no converter line names {id}:\n{logs}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let line = imagegram_testkit::eventually(
+        Duration::from_secs(120),
+        "a converter line naming the upload's request",
+        || async {
+            let logs = app.logs();
+            logs.lines()
+                .find(|l| l.contains("converted") && l.contains(&id) && l.contains(&post_id))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no line names {id}:\n{logs}"))
+        },
+    )
+    .await;
+    if format == "json" {
+        let parsed: Value = serde_json::from_str(&line).expect("a JSON log line");
+        assert_eq!(parsed["span"]["request_id"], id.as_str(), "{line}");
     }
     // The event carries it, as an analyst replaying the topic sees.
     let replayed = app.tool(&["replay", "--topic", "imagegram.uploads"]);

@@ -62,12 +62,6 @@ async fn the_database_away_for_10_s_during_writes_and_reads() {
         feed_answers.len(),
         "the first feed page is served from the cache"
     );
-    for (role, took) in [
-        ("gateway", gateway_back),
-        ("converter and projector", pipeline_back),
-    ] {
-        assert!(took <= OUTAGE, "the {role} took {took:?} to recover");
-    }
     let (status, checks) = readiness(gateway).await;
     assert_eq!(status, StatusCode::OK, "{checks}");
 }

@@ -97,6 +97,19 @@ pub async fn post_until(app: &App, post: &str, check: impl Fn(&Value) -> bool) -
     }
 }
 
+/// The post's comment count once every write on it before this call is
+/// applied: a fence comment is appended after them (the log keeps a
+/// post's events in order) and awaited as the newest; the count without
+/// it. A duplicate appended late would have to land before the fence, so
+/// this shows "nothing more is coming" without sleeping on it.
+pub async fn count_behind_a_fence(app: &App, token: &str, post: &str) -> i64 {
+    let fence = format!("fence {}", uuid::Uuid::new_v4().simple());
+    let answer = comment(app, token, post, &fence).await;
+    assert_eq!(answer.status(), reqwest::StatusCode::CREATED, "the fence comment");
+    let view = post_until(app, post, |p| p["comments"][0]["content"] == fence.as_str()).await;
+    view["comment_count"].as_i64().expect("a comment count") - 1
+}
+
 /// Every file below `dir`, however deep.
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
