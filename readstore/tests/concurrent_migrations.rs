@@ -1,6 +1,6 @@
 //! Five stores connecting at once to a fresh MariaDB database, as roles
 //! started together by an orchestrator do: all come up, ten times in a
-//! row, and the schema is migrated once. (MariaDB answers NULL to
+//! row, and the schema is migrated once: one finished row per migration. (MariaDB answers NULL to
 //! `GET_LOCK(name, -1)`, so sqlx's own migration lock does not hold there.)
 
 use imagegram_readstore::SqlStore;
@@ -24,12 +24,42 @@ async fn five_stores_migrate_a_fresh_database_at_once() {
             let started = start.await.expect("task");
             assert!(started.is_ok(), "round {round}: {started:?}");
         }
+        // Each migration applied once: one finished row per migration file
+        // (a second run of one would have failed its start above).
+        let mut connection = <sqlx::MySqlConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("connect");
+        let rows = imagegram_testkit::migration_rows(&mut connection)
+            .await
+            .expect("the migrations table");
+        let versions: Vec<i64> = rows.iter().map(|(version, _)| *version).collect();
+        assert_eq!(
+            versions,
+            migration_versions(),
+            "round {round}: one row per migration"
+        );
+        assert!(rows.iter().all(|(_, done)| *done), "round {round}: {rows:?}");
         // And once more after: nothing is left half-applied.
         assert!(
             SqlStore::connect(&url, 2).await.is_ok(),
             "round {round}: a later start"
         );
     }
+}
+
+/// The versions of the MySQL migrations this crate ships, from their
+/// file names (`<version>_<name>.sql`).
+fn migration_versions() -> Vec<i64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/mysql");
+    let mut versions: Vec<i64> = std::fs::read_dir(dir)
+        .expect("the migrations")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.split('_').next()?.parse().ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
 }
 
 /// What a process killed mid-migration leaves on MySQL: DDL commits by
