@@ -98,19 +98,21 @@ fn quality(text: &str) -> Option<u16> {
     }
 }
 
+/// Request headers with `Accept-Encoding: value`, for the tests here and
+/// in `pages.rs`.
+#[cfg(test)]
+pub(crate) fn accepting(value: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = axum::http::HeaderValue::from_str(value) {
+        headers.insert(header::ACCEPT_ENCODING, value);
+    }
+    headers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
     use proptest::prelude::*;
-
-    fn accepting(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(header::ACCEPT_ENCODING, value);
-        }
-        headers
-    }
 
     #[test]
     fn the_best_q_wins_and_ties_go_to_zstd_then_br() {

@@ -116,14 +116,7 @@ impl Page {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn accepting(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(header::ACCEPT_ENCODING, value);
-        }
-        headers
-    }
+    use crate::feed::compressed::accepting;
 
     fn key(version: u64) -> PageKey {
         PageKey {

@@ -113,7 +113,9 @@ async fn s3_away_during_an_upload() {
     // the sweep finds none either.
     let uploads = format!(
         "{}/{}?uploads",
-        std::env::var("IMAGEGRAM_TEST_S3_ENDPOINT").expect("s3").trim_end_matches('/'),
+        std::env::var("IMAGEGRAM_TEST_S3_ENDPOINT")
+            .expect("s3")
+            .trim_end_matches('/'),
         crate::support::value(&cluster.env, "IMAGEGRAM_S3_BUCKET").expect("bucket")
     );
     imagegram_testkit::eventually(
