@@ -302,4 +302,13 @@ async fn kill_9_of_each_role_under_a_mixed_storm() {
     );
     // The feed was read all through the storm (the README's "reads kept up").
     assert!(shared.reads > 0, "no feed read was answered during the storm");
+    // The kills landed mid-storm: writes acknowledged before them and after.
+    assert!(
+        at_kill.0 > 0 && at_kill.1 > 0,
+        "nothing was acknowledged before the kills: {at_kill:?}"
+    );
+    assert!(
+        shared.uploads.len() > at_kill.0 && comments > at_kill.1,
+        "nothing was acknowledged after the kills: {at_kill:?}"
+    );
 }
