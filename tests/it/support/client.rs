@@ -26,7 +26,10 @@ pub fn image_form(bytes: Vec<u8>, file_name: &str, caption: &str) -> reqwest::mu
         .text("caption", caption.to_owned())
 }
 
-/// Uploads a 640x480 PNG and waits until it is published.
+/// Uploads a 640x480 PNG and waits until it is published: through the
+/// upload's own `?wait=60`, then, if it is still processing (202, as after
+/// an outage while consumers rejoin), by reading the post for up to two
+/// minutes more. A deadline for "never published", not a speed bound.
 pub async fn publish(app: &App, token: &str, caption: &str) -> Value {
     let response = app
         .client
@@ -36,12 +39,33 @@ pub async fn publish(app: &App, token: &str, caption: &str) -> Value {
         .send()
         .await
         .expect("upload");
-    assert_eq!(
-        response.status(),
-        reqwest::StatusCode::CREATED,
-        "published within the wait"
-    );
-    response.json().await.expect("post json")
+    let status = response.status();
+    let post: Value = response.json().await.expect("post json");
+    match status {
+        reqwest::StatusCode::CREATED => post,
+        reqwest::StatusCode::ACCEPTED => {
+            let id = post["id"].as_str().expect("id").to_owned();
+            eprintln!("post {id} still processing after the upload's 60 s wait; reading it until published");
+            imagegram_testkit::eventually(Duration::from_secs(120), "the post published", || async {
+                let view: Value = app
+                    .client
+                    .get(app.url(&format!("/v1/posts/{id}")))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if view["status"] == "published" {
+                    Ok(view)
+                } else {
+                    Err(view.to_string())
+                }
+            })
+            .await
+        }
+        other => panic!("the upload answered {other}: {post}"),
+    }
 }
 
 /// Comments `content` on `post` as the token's user.
