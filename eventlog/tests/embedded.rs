@@ -95,6 +95,12 @@ async fn acknowledged_appends_survive_kill_9() {
             None => break,
         }
     }
+    // The writer appends until it is killed: still running here means the
+    // kill lands among its appends, not after them.
+    assert!(
+        child.try_wait().expect("the writer's status").is_none(),
+        "the writer ended before the kill"
+    );
     child.kill().expect("kill -9 the writer");
     // Acks printed before the kill are still in the pipe: they count too.
     acked.extend(lines.map_while(Result::ok).filter(|l| l.starts_with("ack ")));
