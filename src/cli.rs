@@ -210,6 +210,11 @@ pub struct HttpSettings {
     /// connection may sit idle between requests.
     #[arg(long, env = "IMAGEGRAM_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: std::time::Duration,
+    /// The largest request head (request line and headers) in bytes;
+    /// larger ones are answered 431 and their connection closed (8192 at
+    /// least).
+    #[arg(long, env = "IMAGEGRAM_MAX_HEAD_BYTES", default_value_t = imagegram_ingest::DEFAULT_HEAD_BYTES)]
+    pub max_head_bytes: usize,
     /// The most a request body (an upload, a tus PATCH) may go without
     /// sending a byte before it is cut off.
     #[arg(long, env = "IMAGEGRAM_BODY_IDLE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
@@ -286,6 +291,7 @@ impl HttpSettings {
             max_connections: self.max_connections.max(1),
             header_read_timeout: self.header_read_timeout,
             body_idle_timeout: self.body_idle_timeout,
+            max_head_bytes: self.max_head_bytes.max(imagegram_ingest::MIN_HEAD_BYTES),
         }
     }
 

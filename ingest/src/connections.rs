@@ -1,15 +1,21 @@
 //! Sockets: the accept loop and what bounds each connection. At most
 //! `max_connections` are open at once (more wait in the kernel's backlog
-//! until one closes); a connection that has not sent a whole request head
-//! within `header_read_timeout` (a new connection, or a kept-alive one
-//! between requests) is closed; a request body that sends nothing for
+//! until one closes); a request head over `max_head_bytes` is answered 431
+//! and its connection closed (hyper does both when its read buffer, capped
+//! at that size, fills before the head ends); a connection that has not
+//! sent a whole request head within `header_read_timeout` (a new
+//! connection, or a kept-alive one between requests) is closed; a request
+//! body that sends nothing for
 //! `body_idle_timeout` fails (see `server.rs`). At shutdown the loop stops
 //! accepting and every connection finishes the request in hand, then closes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -30,7 +36,19 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// The most a request body may go without sending a byte.
     pub body_idle_timeout: Duration,
+    /// The largest request head (request line and headers), in bytes; at
+    /// least [`MIN_HEAD_BYTES`].
+    pub max_head_bytes: usize,
 }
+
+/// The smallest head cap hyper takes (its read buffer's floor).
+pub const MIN_HEAD_BYTES: usize = 8 * 1024;
+
+/// The default head cap: nginx's own default (four buffers of 8 KiB), four
+/// times the largest head the API and the web client send (an identity
+/// provider's JWT with group claims, about 8 KiB, beside a few hundred
+/// bytes of other headers).
+pub const DEFAULT_HEAD_BYTES: usize = 32 * 1024;
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
@@ -38,23 +56,57 @@ impl Default for ConnectionLimits {
             max_connections: 10_000,
             header_read_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(30),
+            max_head_bytes: DEFAULT_HEAD_BYTES,
         }
     }
 }
 
+/// Refuses a request whose head is over `max` bytes: 431 as problem+json,
+/// and the connection closed. hyper's read buffer, capped at the same size,
+/// refuses most such heads before they are parsed (with a bare 431), but
+/// one read can bring a head past the cap whole; this catches those.
+async fn cap_head(max: usize, request: Request, next: Next) -> Response {
+    let line = request.method().as_str().len()
+        + request.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + " HTTP/1.1\r\n ".len();
+    let head = request.headers().iter().fold(line, |sum, (name, value)| {
+        sum + name.as_str().len() + value.len() + 4
+    });
+    if head <= max {
+        return next.run(request).await;
+    }
+    let mut refused = crate::Problem::client(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "head-too-large",
+        format!("the request head is over {max} bytes"),
+    )
+    .into_response();
+    refused
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    refused
+}
+
 /// Serves `router` on `listener` until `stop` is cancelled; then stops
-/// accepting and lets requests in flight finish.
+/// accepting and lets requests in flight finish. Every listener (the
+/// gateway's, and the metrics listener of `process` and `project`) comes
+/// through here, so each has the same caps.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
     stop: CancellationToken,
 ) -> Result<(), IngestError> {
+    let max_head = limits.max_head_bytes.max(MIN_HEAD_BYTES);
+    let router = router.layer(axum::middleware::from_fn(move |request, next| {
+        cap_head(max_head, request, next)
+    }));
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let connections = TaskTracker::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(max_head)
         .keep_alive(true);
     loop {
         let permit = tokio::select! {
