@@ -26,19 +26,40 @@ pub fn image_form(bytes: Vec<u8>, file_name: &str, caption: &str) -> reqwest::mu
         .text("caption", caption.to_owned())
 }
 
-/// Uploads a 640x480 PNG and waits until it is published: through the
-/// upload's own `?wait=60`, then, if it is still processing (202, as after
-/// an outage while consumers rejoin), by reading the post for up to two
-/// minutes more. A deadline for "never published", not a speed bound.
+/// Uploads a 640x480 PNG and waits until it is published, as a client
+/// should: a 503 is retried after its `Retry-After` with the same
+/// Idempotency-Key (for up to two minutes: a dependency may have just come
+/// back); then the upload's own `?wait=60`; then, if it is still
+/// processing (202, as after an outage while consumers rejoin), the post
+/// is read for up to two minutes more. Deadlines for "never published",
+/// not speed bounds.
 pub async fn publish(app: &App, token: &str, caption: &str) -> Value {
-    let response = app
-        .client
-        .post(app.url("/v1/posts?wait=60"))
-        .bearer_auth(token)
-        .multipart(image_form(png(640, 480), "photo.png", caption))
-        .send()
-        .await
-        .expect("upload");
+    let key = uuid::Uuid::new_v4().to_string();
+    let image = png(640, 480);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let response = loop {
+        let response = app
+            .client
+            .post(app.url("/v1/posts?wait=60"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", &key)
+            .multipart(image_form(image.clone(), "photo.png", caption))
+            .send()
+            .await
+            .expect("upload");
+        if response.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE
+            || std::time::Instant::now() > deadline
+        {
+            break response;
+        }
+        let retry = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(1);
+        eprintln!("upload answered 503; retrying in {retry} s with the same key");
+        tokio::time::sleep(Duration::from_secs(retry)).await;
+    };
     let status = response.status();
     let post: Value = response.json().await.expect("post json");
     match status {
