@@ -11,8 +11,8 @@
 //!   binary and by in-process tests of the router.
 //! - `state.rs`: [`AppState`], what every handler can reach (imports no handler).
 //! - `server.rs`: routes, body limits, timeouts, tracing;
-//!   `connections.rs`: the accept loop, its connection cap and header read
-//!   timeout, and the graceful drain.
+//!   `connections.rs`: the accept loop, its connection cap, head size cap
+//!   and header read timeout, and the graceful drain.
 //! - `auth/`: bearer tokens (HS256 with the shared secret, RS256/ES256
 //!   from an identity provider's JWKS), the `User` extractor, the secret file.
 //! - `publish/`: from a validated request to events: a post (`post.rs`),
