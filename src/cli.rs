@@ -31,11 +31,15 @@ pub enum Command {
         http: HttpSettings,
         #[command(flatten)]
         convert: ConvertSettings,
+        #[command(flatten)]
+        metrics: MetricsSettings,
     },
     /// Only the ingest gateway (HTTP API).
     Ingest {
         #[command(flatten)]
         http: HttpSettings,
+        #[command(flatten)]
+        metrics: MetricsSettings,
     },
     /// Only the stream processors (image conversion), as a consumer group.
     Process {
@@ -95,13 +99,47 @@ pub struct ServerAccess {
     pub jwt_secret: Option<String>,
 }
 
-/// Where a role without an HTTP API of its own serves `GET /metrics`.
+/// Where a role serves `GET /metrics`: never on the public API port.
 #[derive(Debug, Clone, Args)]
 pub struct MetricsSettings {
-    /// Address to serve `GET /metrics` on, e.g. `0.0.0.0:9464` (default:
-    /// none; the gateway serves it on its own port).
-    #[arg(long, env = "IMAGEGRAM_METRICS_LISTEN")]
-    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Address to serve `GET /metrics` on, or `off` (default: loopback
+    /// 127.0.0.1:9464 for `serve` and `ingest`, off for `process` and
+    /// `project`). Give Prometheus an address it can reach, e.g. 0.0.0.0:9464.
+    #[arg(long, env = "IMAGEGRAM_METRICS_LISTEN", value_parser = metrics_address)]
+    pub metrics_listen: Option<MetricsListen>,
+}
+
+/// `--metrics-listen`: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListen {
+    Off,
+    On(std::net::SocketAddr),
+}
+
+/// Where the gateway roles serve their metrics unless told otherwise: on
+/// loopback, so only the machine's own scraper (or an operator's tunnel)
+/// reaches them.
+pub const GATEWAY_METRICS: MetricsListen = MetricsListen::On(std::net::SocketAddr::V4(
+    std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 9464),
+));
+
+impl MetricsSettings {
+    /// The address to listen on, `default` when none was given.
+    pub fn address(&self, default: MetricsListen) -> Option<std::net::SocketAddr> {
+        match self.metrics_listen.unwrap_or(default) {
+            MetricsListen::Off => None,
+            MetricsListen::On(addr) => Some(addr),
+        }
+    }
+}
+
+fn metrics_address(text: &str) -> Result<MetricsListen, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(MetricsListen::Off);
+    }
+    text.parse()
+        .map(MetricsListen::On)
+        .map_err(|_| "expected an address such as 127.0.0.1:9464, or off".to_owned())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -362,5 +400,28 @@ mod tests {
         for bad in ["10.0.0.5:8080", "ftp://x", "http://x/feed", "http://x/?a=1", ""] {
             assert!(super::base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_or_off() {
+        use super::{metrics_address, MetricsListen, MetricsSettings, GATEWAY_METRICS};
+        assert_eq!(metrics_address("OFF"), Ok(MetricsListen::Off));
+        assert_eq!(
+            metrics_address("0.0.0.0:9464"),
+            Ok(MetricsListen::On(([0, 0, 0, 0], 9464).into()))
+        );
+        for bad in ["", "9464", "localhost:9464", "on"] {
+            assert!(metrics_address(bad).is_err(), "{bad}");
+        }
+        let unset = MetricsSettings { metrics_listen: None };
+        assert_eq!(
+            unset.address(GATEWAY_METRICS),
+            Some(([127, 0, 0, 1], 9464).into())
+        );
+        assert_eq!(unset.address(MetricsListen::Off), None);
+        let off = MetricsSettings {
+            metrics_listen: Some(MetricsListen::Off),
+        };
+        assert_eq!(off.address(GATEWAY_METRICS), None);
     }
 }

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use imagegram_blobstore::BlobStore;
 use imagegram_eventlog::lag;
 use imagegram_eventlog::{EventLog, LogError};
@@ -17,7 +19,8 @@ use imagegram_schemas::topics::Consumer;
 use tokio::task::JoinSet;
 
 use crate::cli::{
-    Cli, Command, ConsumerName, ConvertSettings, DlqAction, HttpSettings, MetricsSettings, Resize,
+    Cli, Command, ConsumerName, ConvertSettings, DlqAction, HttpSettings, MetricsListen, Resize,
+    GATEWAY_METRICS,
 };
 
 /// What this build is, for `imagegram_build_info`.
@@ -72,25 +75,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let mut roles = JoinSet::new();
     match &cli.command {
-        Command::Serve { http, convert } => {
-            let metrics = install_metrics()?;
+        Command::Serve {
+            http,
+            convert,
+            metrics,
+        } => {
+            start_metrics(&mut roles, metrics.address(GATEWAY_METRICS), &shutdown).await?;
             let blobs = cli.blobs.open(&cli.common).await?;
             start_projector(&mut roles, &log, &stores.model, &shutdown);
             start_processors(&mut roles, &log, &stores.requests, &blobs, convert, &shutdown);
-            start_gateway(&mut roles, &cli, http, log, stores, blobs, metrics, &shutdown).await?;
+            start_gateway(&mut roles, &cli, http, log, stores, blobs, &shutdown).await?;
         }
-        Command::Ingest { http } => {
-            let metrics = install_metrics()?;
+        Command::Ingest { http, metrics } => {
+            start_metrics(&mut roles, metrics.address(GATEWAY_METRICS), &shutdown).await?;
             let blobs = cli.blobs.open(&cli.common).await?;
-            start_gateway(&mut roles, &cli, http, log, stores, blobs, metrics, &shutdown).await?;
+            start_gateway(&mut roles, &cli, http, log, stores, blobs, &shutdown).await?;
         }
         Command::Process { convert, metrics } => {
-            start_metrics(&mut roles, metrics, &shutdown).await?;
+            start_metrics(&mut roles, metrics.address(MetricsListen::Off), &shutdown).await?;
             let blobs = cli.blobs.open(&cli.common).await?;
             start_processors(&mut roles, &log, &stores.requests, &blobs, convert, &shutdown);
         }
         Command::Project { metrics } => {
-            start_metrics(&mut roles, metrics, &shutdown).await?;
+            start_metrics(&mut roles, metrics.address(MetricsListen::Off), &shutdown).await?;
             start_projector(&mut roles, &log, &stores.model, &shutdown);
         }
         Command::Dlq { action, .. } => return dlq(action, &log, &stores.model).await,
@@ -259,19 +266,24 @@ fn inputs_of(consumer: Consumer) -> Vec<String> {
     consumer.inputs().iter().map(|t| t.name.to_owned()).collect()
 }
 
-/// `GET /metrics` on `--metrics-listen`, when set, for a role without an
-/// HTTP API; with the gateway's limits on connections and header reads.
+/// Counts this process's metrics, and serves `GET /metrics` on `addr`
+/// when set: a listener of its own, never the public API's, with the
+/// gateway's limits on connections, header reads and head size.
 async fn start_metrics(
     roles: &mut Roles,
-    settings: &MetricsSettings,
+    addr: Option<std::net::SocketAddr>,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let metrics = install_metrics()?;
-    let Some(addr) = settings.metrics_listen else {
+    let Some(addr) = addr else {
         return Ok(());
     };
-    let listener = imagegram_ingest::bind(&addr.to_string()).await?;
-    tracing::info!(local = %listener.local_addr()?, "metrics listening");
+    let listener = imagegram_ingest::bind(&addr.to_string())
+        .await
+        .with_context(|| format!("metrics on {addr} (--metrics-listen; `off` turns them off)"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, "metrics listening");
+    println!("imagegram metrics on http://{local}/metrics");
     let stop = shutdown.token();
     roles.spawn(async move {
         let limits = imagegram_ingest::ConnectionLimits::default();
@@ -280,7 +292,6 @@ async fn start_metrics(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn start_gateway(
     roles: &mut Roles,
     cli: &Cli,
@@ -288,7 +299,6 @@ async fn start_gateway(
     log: Arc<dyn EventLog>,
     stores: ReadStores,
     blobs: Arc<dyn BlobStore>,
-    metrics: Metrics,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let secret = imagegram_ingest::load_or_create_secret(http.jwt_secret.as_deref(), &cli.common.data_dir)?;
@@ -300,7 +310,6 @@ async fn start_gateway(
     settings.quotas = http.quotas();
     settings.advertise = http.advertise_url.clone().filter(|u| !u.is_empty());
     settings.feed_memory = http.feed_memory_mib.max(3).saturating_mul(1 << 20);
-    settings.metrics = Some(metrics);
     settings.dev_sign_in = http.dev_sign_in;
     let gateway = Gateway::build(ports, settings, shutdown.token()).await?;
     let listener = imagegram_ingest::bind(&http.listen).await?;

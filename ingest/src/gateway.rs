@@ -53,8 +53,6 @@ pub struct GatewaySettings {
     /// this one's feed snapshots. Unset: the listening address, unless
     /// that is a wildcard (0.0.0.0, ::), when no one can forward here.
     pub advertise: Option<String>,
-    /// The process's metrics, served at `GET /metrics` when set.
-    pub metrics: Option<imagegram_platform::metrics::Metrics>,
     /// Development sign-in: a token for any name. Only for a gateway on
     /// loopback; [`Gateway::serve`] refuses it on any other address.
     pub dev_sign_in: bool,
@@ -71,7 +69,6 @@ impl GatewaySettings {
             quotas: Quotas::default(),
             advertise: None,
             feed_memory: 384 << 20,
-            metrics: None,
             dev_sign_in: false,
         }
     }
@@ -146,7 +143,6 @@ impl Gateway {
             notifications,
             shutdown: stop,
             probes: Arc::new(probes),
-            metrics: settings.metrics,
             dev_sign_in: settings.dev_sign_in,
         });
         state

@@ -80,10 +80,6 @@ pub fn router(state: AppState, body_idle: Duration) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ));
-    let rest = match &state.metrics {
-        Some(metrics) => rest.route_service("/metrics", metrics.router()),
-        None => rest,
-    };
     // The last layer is the outermost: a request meets the id first, so
     // the span, the metrics and every log line below can name it.
     uploads

@@ -77,8 +77,6 @@ pub struct Shared {
     /// Cancelled at shutdown: long-lived responses (event streams) end.
     pub shutdown: CancellationToken,
     pub probes: Probes,
-    /// The process's metrics, served at `/metrics` when set.
-    pub metrics: Option<imagegram_platform::metrics::Metrics>,
     /// Whether `POST /v1/dev/sign-in` hands out tokens (loopback only).
     pub dev_sign_in: bool,
 }

@@ -171,8 +171,8 @@ async fn past_the_connection_cap_a_new_connection_waits_for_one_to_close() {
 
 /// Sends `head` (a whole request head) on a new connection and reads what
 /// comes back until the server closes the connection (or a minute passes).
-async fn answer_to(app: &App, head: &[u8]) -> String {
-    let mut socket = TcpStream::connect(address(app)).await.expect("connect");
+async fn answer_to(address: &str, head: &[u8]) -> String {
+    let mut socket = TcpStream::connect(address).await.expect("connect");
     // The server may answer and close before it has read all of a head it
     // refuses: a failed write is part of that answer.
     let _ = socket.write_all(head).await;
@@ -182,7 +182,8 @@ async fn answer_to(app: &App, head: &[u8]) -> String {
 }
 
 /// A head over the cap is answered 431 and its connection closed; one
-/// carrying a long identity-provider token (16 KiB) is served.
+/// carrying a long identity-provider token (16 KiB) is served. The
+/// metrics listener has the same cap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_over_the_cap_is_answered_431() {
     let Some(app) = App::start_with(
@@ -193,21 +194,34 @@ async fn a_head_over_the_cap_is_answered_431() {
     ) else {
         return;
     };
-    let header = |bytes: usize| {
+    let header = |path: &str, bytes: usize| {
         format!(
-            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
             "a".repeat(bytes)
         )
     };
-    // Just over the cap (whole in one read, caught after parsing: a
-    // problem) and far over it (hyper's buffer fills first).
-    let over = answer_to(&app, header(40 * 1024).as_bytes()).await;
-    assert!(over.starts_with("HTTP/1.1 431"), "40 KiB of head: {over:?}");
-    let far_over = answer_to(&app, header(400 * 1024).as_bytes()).await;
-    assert!(
-        far_over.starts_with("HTTP/1.1 431"),
-        "400 KiB of head: {far_over:?}"
-    );
-    let within = answer_to(&app, header(16 * 1024).as_bytes()).await;
-    assert!(within.starts_with("HTTP/1.1 200"), "16 KiB of head: {within:?}");
+    let metrics = app
+        .metrics
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
+    for (listener, path) in [(address(&app), "/healthz"), (metrics, "/metrics")] {
+        // Just over the cap (whole in one read, caught after parsing: a
+        // problem) and far over it (hyper's buffer fills first).
+        let over = answer_to(&listener, header(path, 40 * 1024).as_bytes()).await;
+        assert!(
+            over.starts_with("HTTP/1.1 431"),
+            "{path}, 40 KiB of head: {over:?}"
+        );
+        let far_over = answer_to(&listener, header(path, 400 * 1024).as_bytes()).await;
+        assert!(
+            far_over.starts_with("HTTP/1.1 431"),
+            "{path}, 400 KiB of head: {far_over:?}"
+        );
+        let within = answer_to(&listener, header(path, 16 * 1024).as_bytes()).await;
+        assert!(
+            within.starts_with("HTTP/1.1 200"),
+            "{path}, 16 KiB of head: {within:?}"
+        );
+    }
 }

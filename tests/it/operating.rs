@@ -1,9 +1,10 @@
-//! Operating Imagegram: a real Prometheus scrapes `/metrics` and answers
-//! PromQL over it (and `promtool` accepts the exposition), request ids
-//! follow a post from its upload to the converter's log, `imagegram
-//! status` and `dlq list` tell lag and dead letters (through the running
-//! server when it holds the embedded log), and `process`/`project` serve
-//! their metrics on `--metrics-listen`.
+//! Operating Imagegram: a real Prometheus scrapes `/metrics` on the
+//! metrics listener (the public API does not serve it) and answers PromQL
+//! over it (and `promtool` accepts the exposition), request ids follow a
+//! post from its upload to the converter's log, `imagegram status` and
+//! `dlq list` tell lag and dead letters (through the running server when
+//! it holds the embedded log), and `process`/`project` serve their metrics
+//! on `--metrics-listen`.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -114,7 +115,14 @@ async fn prometheus_scrapes_a_running_server(infra: Infra) {
     let Some(app) = App::start(infra, "serve", test) else {
         return;
     };
-    let target = app.base.trim_start_matches("http://").to_owned();
+    // Metrics on their own listener; the public API does not serve them.
+    let public = app.client.get(app.url("/metrics")).send().await.expect("answer");
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let target = app
+        .metrics
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
     let prometheus = Prometheus::start(&binary, &target);
     // Traffic after the first scrape, so the rates see it arrive.
     prometheus
@@ -188,7 +196,7 @@ async fn prometheus_scrapes_a_running_server(infra: Infra) {
     // promtool accepts the exposition as it is served.
     let exposition = app
         .client
-        .get(app.url("/metrics"))
+        .get(&app.metrics)
         .send()
         .await
         .expect("metrics")

@@ -186,6 +186,7 @@ async fn development_sign_in_only_on_loopback() {
         .arg("--data-dir")
         .arg(data.path())
         .args(["serve", "--dev-sign-in", "--listen", "0.0.0.0:0"])
+        .args(["--metrics-listen", "off"])
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("imagegram runs");

@@ -53,15 +53,16 @@ impl Cluster {
     /// Starts one more gateway (`imagegram ingest`); its index.
     pub fn add_gateway(&mut self) -> usize {
         let data = tempfile::tempdir().expect("temp dir");
-        let (child, base, logs) = spawn(data.path(), &self.env, "ingest");
+        let started = spawn(data.path(), &self.env, "ingest");
         self.gateways.push(App {
-            child,
-            base,
+            child: started.child,
+            base: started.base,
+            metrics: started.metrics,
             data,
             env: self.env.clone(),
             role: "ingest".to_owned(),
             client: reqwest::Client::new(),
-            logs,
+            logs: started.logs,
         });
         self.gateways.len() - 1
     }

@@ -28,6 +28,8 @@ pub enum Infra {
 pub struct App {
     pub(crate) child: Child,
     pub base: String,
+    /// Where it serves `GET /metrics`: a loopback listener of its own.
+    pub metrics: String,
     pub data: tempfile::TempDir,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) role: String,
@@ -110,13 +112,25 @@ pub fn mysql_database_blocking() -> String {
     .expect("create a test database")
 }
 
-/// `imagegram <role>` on a free port: the child, its base URL and its stderr.
-pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> (Child, String, Logs) {
+/// A gateway just started: the child, its addresses and its stderr.
+pub(crate) struct Spawned {
+    pub child: Child,
+    pub base: String,
+    pub metrics: String,
+    pub logs: Logs,
+}
+
+/// `imagegram <role>` (`serve` or `ingest`), its API and its metrics each
+/// on a free port.
+pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str) -> Spawned {
     let mut command = Command::new(BIN);
-    command
-        .arg("--data-dir")
-        .arg(data)
-        .args([role, "--listen", "127.0.0.1:0"]);
+    command.arg("--data-dir").arg(data).args([
+        role,
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
     for key in [
         "IMAGEGRAM_EVENT_LOG",
         "IMAGEGRAM_DATABASE_URL",
@@ -133,14 +147,23 @@ pub(crate) fn spawn(data: &std::path::Path, env: &[(String, String)], role: &str
         .expect("imagegram starts");
     let logs = Logs::follow(child.stderr.take().expect("stderr"));
     let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
-    let base = line
-        .trim()
-        .strip_prefix("imagegram listening on ")
-        .expect("announces its address")
-        .to_owned();
-    (child, base, logs)
+    // The metrics listener is announced first, then the API's.
+    let mut lines = BufReader::new(stdout).lines();
+    let mut announced = |what: &str| {
+        let line = lines.next().and_then(Result::ok).unwrap_or_default();
+        match line.trim().strip_prefix(what) {
+            Some(address) => address.to_owned(),
+            None => panic!("announces `{what}...`, not {line:?}; stderr:\n{}", logs.text()),
+        }
+    };
+    let metrics = announced("imagegram metrics on ");
+    let base = announced("imagegram listening on ");
+    Spawned {
+        child,
+        base,
+        metrics,
+        logs,
+    }
 }
 
 impl App {
@@ -158,10 +181,16 @@ impl App {
 
     /// `imagegram <role>` on `data` (which may hold a log already) and `env`.
     pub fn start_in(data: tempfile::TempDir, env: Vec<(String, String)>, role: &str) -> App {
-        let (child, base, logs) = spawn(data.path(), &env, role);
+        let Spawned {
+            child,
+            base,
+            metrics,
+            logs,
+        } = spawn(data.path(), &env, role);
         App {
             child,
             base,
+            metrics,
             data,
             env,
             role: role.to_owned(),
@@ -190,10 +219,11 @@ impl App {
     /// services; it listens on a new port.
     pub fn restart(&mut self) {
         self.stop_within(std::time::Duration::from_secs(10));
-        let (child, base, logs) = spawn(self.data.path(), &self.env, &self.role);
-        self.child = child;
-        self.base = base;
-        self.logs = logs;
+        let started = spawn(self.data.path(), &self.env, &self.role);
+        self.child = started.child;
+        self.base = started.base;
+        self.metrics = started.metrics;
+        self.logs = started.logs;
     }
 
     pub fn url(&self, path: &str) -> String {
