@@ -2,7 +2,8 @@
 # MariaDB for the tests on 127.0.0.1:3306: Debian's mariadb-server,
 # installed and started if it is not running, with a user `imagegram`
 # (password `imagegram`) that may create the tests' databases. Databases
-# left by earlier test runs (imagegram_test_*) are dropped.
+# left by earlier test runs (imagegram_test_<unix seconds>_*) are dropped
+# once six hours old: a suite still running beside this one keeps its own.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -27,6 +28,13 @@ GRANT ALL PRIVILEGES ON *.* TO 'imagegram'@'localhost';
 GRANT ALL PRIVILEGES ON *.* TO 'imagegram'@'127.0.0.1';
 CREATE DATABASE IF NOT EXISTS imagegram;
 SQL
+stale_before=$(( $(date +%s) - 6 * 3600 ))
 as_root mariadb -u root -N -e \
   "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'imagegram\_test\_%'" \
-  | while read -r db; do as_root mariadb -u root -e "DROP DATABASE \`$db\`"; done
+  | while read -r db; do
+      created=$(sed -n 's/^imagegram_test_\([0-9]\{1,\}\)_.*/\1/p' <<<"$db")
+      # Names without a time come from before it was recorded: stale too.
+      if [ -z "$created" ] || [ "$created" -lt "$stale_before" ]; then
+        as_root mariadb -u root -e "DROP DATABASE \`$db\`"
+      fi
+    done

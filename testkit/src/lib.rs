@@ -94,9 +94,15 @@ pub async fn s3_store() -> Option<Arc<dyn BlobStore>> {
 
 /// The URL of a new, empty MySQL database of this test's own on the
 /// server `IMAGEGRAM_TEST_MYSQL_URL` names, or `None` when it is not set.
+/// Its name carries its creation time (`imagegram_test_<unix seconds>_…`):
+/// `dev/mariadb.sh` drops the ones hours old, never those of a run still
+/// going beside it.
 pub async fn mysql_database() -> Option<String> {
     let url = service("IMAGEGRAM_TEST_MYSQL_URL", "MariaDB")?;
-    let name = unique("imagegram_test_");
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let name = unique(&format!("imagegram_test_{created}_"));
     sqlx::any::install_default_drivers();
     let mut admin = sqlx::AnyConnection::connect(&url)
         .await
