@@ -241,9 +241,16 @@ pub struct HttpSettings {
     /// An `aud` the provider's tokens must carry.
     #[arg(long, env = "IMAGEGRAM_JWT_AUDIENCE", requires = "jwks_url")]
     pub jwt_audience: Option<String>,
-    /// Connections open at once; more wait in the kernel's backlog.
+    /// Connections open at once, at most; more wait in the kernel's
+    /// backlog. Fewer when --connection-memory-mib binds first.
     #[arg(long, env = "IMAGEGRAM_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// MiB the open connections may hold in all, each reckoned at 20 KiB
+    /// plus 2.5 times --max-head-bytes (what hyper's read buffer can grow
+    /// to under a head just short of the cap): with 32 KiB heads, 384 MiB
+    /// admits 3,932 connections.
+    #[arg(long, env = "IMAGEGRAM_CONNECTION_MEMORY_MIB", default_value_t = 384)]
+    pub connection_memory_mib: usize,
     /// Time to send a whole request head; also the most a kept-alive
     /// connection may sit idle between requests.
     #[arg(long, env = "IMAGEGRAM_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -327,6 +334,7 @@ impl HttpSettings {
     pub fn connection_limits(&self) -> imagegram_ingest::ConnectionLimits {
         imagegram_ingest::ConnectionLimits {
             max_connections: self.max_connections.max(1),
+            memory_budget: self.connection_memory_mib.saturating_mul(1 << 20),
             header_read_timeout: self.header_read_timeout,
             body_idle_timeout: self.body_idle_timeout,
             max_head_bytes: self.max_head_bytes.max(imagegram_ingest::MIN_HEAD_BYTES),

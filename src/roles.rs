@@ -286,7 +286,11 @@ async fn start_metrics(
     println!("imagegram metrics on http://{local}/metrics");
     let stop = shutdown.token();
     roles.spawn(async move {
-        let limits = imagegram_ingest::ConnectionLimits::default();
+        // A scraper or two, not the public: a few connections suffice.
+        let limits = imagegram_ingest::ConnectionLimits {
+            max_connections: 64,
+            ..imagegram_ingest::ConnectionLimits::default()
+        };
         Ok(imagegram_ingest::serve_router(listener, metrics.router(), limits, stop).await?)
     });
     Ok(())

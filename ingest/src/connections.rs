@@ -1,6 +1,8 @@
 //! Sockets: the accept loop and what bounds each connection. At most
-//! `max_connections` are open at once (more wait in the kernel's backlog
-//! until one closes); a request head over `max_head_bytes` is answered 431
+//! [`ConnectionLimits::open_at_once`] are open at once (more wait in the
+//! kernel's backlog until one closes): `max_connections`, or fewer when
+//! that many, each holding the largest head the cap lets through, would
+//! not fit in `memory_budget`; a request head over `max_head_bytes` is answered 431
 //! and its connection closed (hyper does both when its read buffer, capped
 //! at that size, fills before the head ends); a connection that has not
 //! sent a whole request head within `header_read_timeout` (a new
@@ -30,8 +32,11 @@ use crate::IngestError;
 /// What bounds the gateway's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
-    /// Connections open at once.
+    /// Connections open at once, at most (see [`Self::open_at_once`]).
     pub max_connections: usize,
+    /// Bytes the open connections may hold in all, each reckoned at
+    /// [`connection_bytes`] of the head cap.
+    pub memory_budget: usize,
     /// Time to send a whole request head, and the most a kept-alive
     /// connection may sit idle between requests.
     pub header_read_timeout: Duration,
@@ -51,10 +56,37 @@ pub const MIN_HEAD_BYTES: usize = 8 * 1024;
 /// bytes of other headers).
 pub const DEFAULT_HEAD_BYTES: usize = 32 * 1024;
 
+/// The default budget of the open connections' memory.
+pub const DEFAULT_CONNECTION_MEMORY: usize = 384 << 20;
+
+/// What one open connection may hold, reckoned from the head cap: about
+/// 18 KiB whatever it does (hyper's first 8 KiB read buffer, its 8 KiB
+/// write buffer, the task), and a read buffer that grows while a head
+/// arrives. hyper grows it by doubling steps (8, 24, 56, 120 KiB...) until
+/// it holds more than the cap, so a head just under the cap can leave it
+/// at twice the cap, and the allocator rounds that up. Measured with heads
+/// sent in the worst steps (`held_sockets.rs`): 18, 33, 74 and 165 KiB a
+/// connection under caps of 8, 16, 32 and 64 KiB; reckoned 40, 60, 100 and
+/// 180.
+pub const fn connection_bytes(max_head_bytes: usize) -> usize {
+    20 * 1024 + max_head_bytes * 5 / 2
+}
+
+impl ConnectionLimits {
+    /// How many connections may be open at once: `max_connections`, or as
+    /// many as the memory budget holds at the head cap, whichever is fewer
+    /// (one at least).
+    pub fn open_at_once(&self) -> usize {
+        let each = connection_bytes(self.max_head_bytes.max(MIN_HEAD_BYTES));
+        self.max_connections.min(self.memory_budget / each).max(1)
+    }
+}
+
 impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
             max_connections: 10_000,
+            memory_budget: DEFAULT_CONNECTION_MEMORY,
             header_read_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(30),
             max_head_bytes: DEFAULT_HEAD_BYTES,
@@ -120,7 +152,14 @@ pub async fn serve(
     stop: CancellationToken,
 ) -> Result<(), IngestError> {
     let max_head = limits.max_head_bytes.max(MIN_HEAD_BYTES);
-    let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let open_at_once = limits.open_at_once();
+    tracing::info!(
+        open_at_once,
+        memory_budget_mib = limits.memory_budget >> 20,
+        each_kib = connection_bytes(max_head) >> 10,
+        "connections bounded"
+    );
+    let open = Arc::new(Semaphore::new(open_at_once));
     let connections = TaskTracker::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -180,4 +219,37 @@ pub async fn serve(
     connections.close();
     connections.wait().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_budget_bounds_the_connections_at_the_head_cap() {
+        let defaults = ConnectionLimits::default();
+        // 384 MiB at 100 KiB a connection (32 KiB heads).
+        assert_eq!(defaults.open_at_once(), 3_932);
+        let small_heads = ConnectionLimits {
+            max_head_bytes: MIN_HEAD_BYTES,
+            ..defaults
+        };
+        assert_eq!(small_heads.open_at_once(), 9_830);
+        let counted = ConnectionLimits {
+            max_connections: 100,
+            ..defaults
+        };
+        assert_eq!(counted.open_at_once(), 100);
+        let starved = ConnectionLimits {
+            memory_budget: 0,
+            ..defaults
+        };
+        assert_eq!(starved.open_at_once(), 1);
+        // A head cap under hyper's floor is reckoned at the floor.
+        let tiny = ConnectionLimits {
+            max_head_bytes: 10,
+            ..defaults
+        };
+        assert_eq!(tiny.open_at_once(), small_heads.open_at_once());
+    }
 }

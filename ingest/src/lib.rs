@@ -98,7 +98,10 @@ mod views;
 mod web;
 
 pub use auth::{load_or_create_secret, Auth, IdentityProvider, MIN_SECRET_BYTES};
-pub use connections::{serve as serve_router, ConnectionLimits, DEFAULT_HEAD_BYTES, MIN_HEAD_BYTES};
+pub use connections::{
+    connection_bytes, serve as serve_router, ConnectionLimits, DEFAULT_CONNECTION_MEMORY, DEFAULT_HEAD_BYTES,
+    MIN_HEAD_BYTES,
+};
 pub use error::IngestError;
 pub use feed::{CursorSigner, RenderedItems};
 pub use gateway::{Gateway, GatewaySettings, Ports};

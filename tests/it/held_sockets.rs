@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::server_sockets::{all_read_by_server, port_of};
 use crate::support::{files_under, png, App, Infra};
 
 fn address(app: &App) -> String {
@@ -33,7 +34,7 @@ async fn a_thousand_sockets_idle_mid_header_are_closed_and_memory_stays_bounded(
         Infra::Embedded,
         "serve",
         "idle mid-header",
-        &[("IMAGEGRAM_HEADER_READ_TIMEOUT", "2s")],
+        &[("IMAGEGRAM_HEADER_READ_TIMEOUT", "10s")],
     ) else {
         return;
     };
@@ -47,10 +48,10 @@ async fn a_thousand_sockets_idle_mid_header_are_closed_and_memory_stays_bounded(
             .expect("half a head");
         sockets.push(socket);
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    all_read_by_server(port_of(&app.base), 1_000, "every half head read").await;
     let (rss_held, _) = app.memory_kib();
     // Ten times the timeout: the bound is on behaviour, not on speed.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(100);
     let mut still_open = 0;
     for socket in &mut sockets {
         if !closed_by(socket, deadline).await {
@@ -59,7 +60,7 @@ async fn a_thousand_sockets_idle_mid_header_are_closed_and_memory_stays_bounded(
     }
     assert_eq!(
         still_open, 0,
-        "sockets still open 20 s after a 2 s header timeout"
+        "sockets still open 100 s after a 10 s header timeout"
     );
     let grown_mib = rss_held.saturating_sub(rss_before) / 1024;
     println!(
@@ -167,61 +168,4 @@ async fn past_the_connection_cap_a_new_connection_waits_for_one_to_close() {
         .await
         .expect("served once one closed");
     assert!(served.status().is_success());
-}
-
-/// Sends `head` (a whole request head) on a new connection and reads what
-/// comes back until the server closes the connection (or a minute passes).
-async fn answer_to(address: &str, head: &[u8]) -> String {
-    let mut socket = TcpStream::connect(address).await.expect("connect");
-    // The server may answer and close before it has read all of a head it
-    // refuses: a failed write is part of that answer.
-    let _ = socket.write_all(head).await;
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(60), socket.read_to_end(&mut answer)).await;
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
-/// A head over the cap is answered 431 and its connection closed; one
-/// carrying a long identity-provider token (16 KiB) is served. The
-/// metrics listener has the same cap.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_head_over_the_cap_is_answered_431() {
-    let Some(app) = App::start_with(
-        Infra::Embedded,
-        "serve",
-        "head cap",
-        &[("IMAGEGRAM_MAX_HEAD_BYTES", "32768")],
-    ) else {
-        return;
-    };
-    let header = |path: &str, bytes: usize| {
-        format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-            "a".repeat(bytes)
-        )
-    };
-    let metrics = app
-        .metrics
-        .trim_start_matches("http://")
-        .trim_end_matches("/metrics")
-        .to_owned();
-    for (listener, path) in [(address(&app), "/healthz"), (metrics, "/metrics")] {
-        // Just over the cap (whole in one read, caught after parsing: a
-        // problem) and far over it (hyper's buffer fills first).
-        let over = answer_to(&listener, header(path, 40 * 1024).as_bytes()).await;
-        assert!(
-            over.starts_with("HTTP/1.1 431"),
-            "{path}, 40 KiB of head: {over:?}"
-        );
-        let far_over = answer_to(&listener, header(path, 400 * 1024).as_bytes()).await;
-        assert!(
-            far_over.starts_with("HTTP/1.1 431"),
-            "{path}, 400 KiB of head: {far_over:?}"
-        );
-        let within = answer_to(&listener, header(path, 16 * 1024).as_bytes()).await;
-        assert!(
-            within.starts_with("HTTP/1.1 200"),
-            "{path}, 16 KiB of head: {within:?}"
-        );
-    }
 }

@@ -12,6 +12,7 @@ mod feed;
 mod feed_across_gateways;
 mod held_sockets;
 mod kill_storm;
+mod large_heads;
 mod large_uploads;
 mod legacy_routes;
 mod notifications;

@@ -11,6 +11,7 @@ mod client;
 pub mod cluster;
 pub mod cut_proxy;
 pub mod kafka_node;
+pub mod server_sockets;
 pub mod tus;
 #[allow(unused_imports)] // not every test binary uses every call
 pub use client::*;
@@ -285,7 +286,7 @@ impl App {
                 .find(|l| l.starts_with(name))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
+                .unwrap_or_else(|| panic!("no {name} in /proc/{}/status", self.child.id()))
         };
         (field("VmRSS:"), field("VmHWM:"))
     }
