@@ -19,21 +19,7 @@ NGINX_PORT=18081
 . benches/serve.sh
 bench_work feed
 start_imagegram "$APP_PORT"
-echo "seeding $POSTS posts and $COMMENTS comments"
-for i in $(seq 1 "$POSTS"); do
-  curl -sf -H "Authorization: Bearer $TOKEN" -F image=@"$WORK/seed.png" -F caption="post $i" \
-    "http://127.0.0.1:$APP_PORT/v1/posts?wait=30" | sed 's/.*"id":"\([^"]*\)".*/\1/' >>"$WORK/ids"
-  echo >>"$WORK/ids"
-done
-sed -i '/^$/d' "$WORK/ids"
-mapfile -t IDS <"$WORK/ids"
-for i in $(seq 1 "$COMMENTS"); do
-  # Skewed: the square of a uniform draw picks early posts more often.
-  r=$((RANDOM % 1000)); idx=$(( r * r * ${#IDS[@]} / 1000000 ))
-  echo "${IDS[$idx]} $i"
-done | xargs -P 4 -n 2 sh -c 'curl -sf -o /dev/null -H "Authorization: Bearer '"$TOKEN"'" -H "content-type: application/json" \
-  -d "{\"content\":\"comment $1\"}" "http://127.0.0.1:'"$APP_PORT"'/v1/posts/$0/comments"'
-sleep 1
+seed_feed "$APP_PORT" "$POSTS" "$COMMENTS"
 
 curl -sf "http://127.0.0.1:$APP_PORT/v1/posts?limit=20" -o "$WORK/page.json"
 SIZE=$(stat -c %s "$WORK/page.json")

@@ -48,12 +48,36 @@ start_imagegram() {
 }
 
 # Stops the server start_imagegram started, and forgets its data, so the
-# next start begins from nothing.
+# next start begins from nothing (`stop_imagegram keep`: the data stays).
 stop_imagegram() {
   kill "$APP_PID" 2>/dev/null || true
   wait "$APP_PID" 2>/dev/null || true
   APP_PID=
-  rm -rf "$WORK/data" "$WORK/app.pid"
+  rm -f "$WORK/app.pid"
+  [ "${1:-}" = keep ] || rm -rf "$WORK/data"
+}
+
+# Publishes $2 posts (the seed image) on the server on port $1, then adds
+# $3 comments across them, skewed toward the first posts as a feed's
+# comments are. The posts' ids are left in IDS, first published first.
+seed_feed() {
+  local port=$1 posts=$2 comments=$3 i r idx
+  echo "seeding $posts posts and $comments comments"
+  : >"$WORK/ids"
+  for i in $(seq 1 "$posts"); do
+    curl -sf -H "Authorization: Bearer $TOKEN" -F image=@"$WORK/seed.png" -F caption="post $i" \
+      "http://127.0.0.1:$port/v1/posts?wait=30" | sed 's/.*"id":"\([^"]*\)".*/\1/' >>"$WORK/ids"
+    echo >>"$WORK/ids"
+  done
+  sed -i '/^$/d' "$WORK/ids"
+  mapfile -t IDS <"$WORK/ids"
+  for i in $(seq 1 "$comments"); do
+    # The square of a uniform draw picks early posts more often.
+    r=$((RANDOM % 1000)); idx=$(( r * r * ${#IDS[@]} / 1000000 ))
+    echo "${IDS[$idx]} $i"
+  done | xargs -P 4 -n 2 sh -c 'curl -sf -o /dev/null -H "Authorization: Bearer '"$TOKEN"'" -H "content-type: application/json" \
+    -d "{\"content\":\"comment $1\"}" "http://127.0.0.1:'"$port"'/v1/posts/$0/comments"'
+  sleep 1
 }
 
 # A photograph-like PNG (gradients and grain) at $1, $2 x $3 pixels,
