@@ -26,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
-    imagegram_platform::telemetry::init(&cli.common)?;
+    let _log = imagegram_platform::telemetry::init(&cli.common)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(roles::run(cli))
 }

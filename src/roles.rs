@@ -283,7 +283,7 @@ async fn start_metrics(
         .with_context(|| format!("metrics on {addr} (--metrics-listen; `off` turns them off)"))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "metrics listening");
-    println!("imagegram metrics on http://{local}/metrics");
+    imagegram_platform::telemetry::announce(&format!("imagegram metrics on http://{local}/metrics"));
     let stop = shutdown.token();
     roles.spawn(async move {
         // A scraper or two, not the public: a few connections suffice.
@@ -327,7 +327,7 @@ async fn start_gateway(
     ) {
         tracing::warn!(error = %e, "could not record the listening address in the data dir");
     }
-    println!("imagegram listening on http://{local}");
+    imagegram_platform::telemetry::announce(&format!("imagegram listening on http://{local}"));
     let stop = shutdown.token();
     roles.spawn(async move { Ok(gateway.serve(listener, stop).await?) });
     Ok(())

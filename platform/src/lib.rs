@@ -6,7 +6,9 @@
 //!
 //! ## Layout
 //! - `settings.rs`: the clap settings shared by every role.
-//! - `telemetry.rs`: the `tracing` subscriber (text or JSON).
+//! - `telemetry.rs`: the `tracing` subscriber (text or JSON), writing
+//!   through a queue that drops and counts lines rather than block or
+//!   panic; and the startup lines on stdout.
 //! - `metrics.rs`: the Prometheus recorder every crate's metrics land in.
 //! - `replay.rs`: a topic's records decoded for analysts (`imagegram replay`);
 //!   `status.rs`: lag, dead letters and open uploads in one look.

@@ -78,6 +78,7 @@ impl Metrics {
                 metrics::set_global_recorder(recorder)
                     .map_err(|e| PlatformError::Telemetry(format!("the metrics recorder: {e}")))?;
                 let _ = HANDLE.set(handle.clone());
+                crate::telemetry::count_dropped_lines();
                 let upkeep = handle.clone();
                 tokio::spawn(async move {
                     let mut every = tokio::time::interval(Duration::from_secs(5));

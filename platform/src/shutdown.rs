@@ -2,6 +2,7 @@
 //! watches (stop taking work, finish what is in hand, save positions); if
 //! that has not finished within the grace period the process exits anyway.
 
+use std::io::Write;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -35,7 +36,9 @@ impl Shutdown {
             token.cancel();
             std::thread::spawn(move || {
                 std::thread::sleep(grace);
-                eprintln!(
+                // Not eprintln!: it panics when stderr cannot be written.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "imagegram: shutdown took longer than {}s, exiting",
                     grace.as_secs()
                 );

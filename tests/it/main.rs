@@ -15,6 +15,7 @@ mod kill_storm;
 mod large_heads;
 mod large_uploads;
 mod legacy_routes;
+mod log_output;
 mod notifications;
 mod operating;
 mod outages;

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod cut_proxy;
 pub mod kafka_node;
 pub mod server_sockets;
+pub mod tmpfs;
 pub mod tus;
 #[allow(unused_imports)] // not every test binary uses every call
 pub use client::*;

@@ -11,28 +11,74 @@ pub struct ServerSocket {
     pub unread: u64,
 }
 
-/// The established connections to `port` on the server's side.
-pub fn established_to(port: u16) -> Vec<ServerSocket> {
-    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp is readable");
-    parse(&table, port)
+/// A row of `/proc/net/tcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    local_port: u16,
+    /// `01` established, `0A` listening.
+    state: u8,
+    unread: u64,
+    inode: u64,
 }
 
-/// `/proc/net/tcp`'s rows: `sl local rem st tx_queue:rx_queue ...`, the
-/// addresses as hex `IP:PORT` and the state `01` when established.
-fn parse(table: &str, port: u16) -> Vec<ServerSocket> {
+fn table() -> Vec<Row> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp is readable");
+    parse(&table)
+}
+
+/// `/proc/net/tcp`'s rows: `sl local rem st tx_queue:rx_queue tr tm->when
+/// retrnsmt uid timeout inode ...`, the addresses as hex `IP:PORT`.
+fn parse(table: &str) -> Vec<Row> {
     table
         .lines()
         .skip(1)
         .filter_map(|row| {
             let fields: Vec<&str> = row.split_whitespace().collect();
-            let local_port = fields.get(1)?.rsplit(':').next()?;
-            let established = *fields.get(3)? == "01";
+            let local_port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
+            let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
             let (_, rx_queue) = fields.get(4)?.split_once(':')?;
             let unread = u64::from_str_radix(rx_queue, 16).ok()?;
-            (established && u16::from_str_radix(local_port, 16).ok()? == port)
-                .then_some(ServerSocket { unread })
+            let inode = fields.get(9)?.parse().ok()?;
+            Some(Row {
+                local_port,
+                state,
+                unread,
+                inode,
+            })
         })
         .collect()
+}
+
+/// The established connections to `port` on the server's side.
+pub fn established_to(port: u16) -> Vec<ServerSocket> {
+    table()
+        .into_iter()
+        .filter(|row| row.state == 0x01 && row.local_port == port)
+        .map(|row| ServerSocket { unread: row.unread })
+        .collect()
+}
+
+/// The ports process `pid` listens on (IPv4), found through the sockets
+/// among its open files: no port is picked for it, so none can be taken.
+pub fn listening_ports(pid: u32) -> Vec<u16> {
+    let Ok(files) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let inodes: Vec<u64> = files
+        .filter_map(|file| std::fs::read_link(file.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect();
+    let mut ports: Vec<u16> = table()
+        .into_iter()
+        .filter(|row| row.state == 0x0A && inodes.contains(&row.inode))
+        .map(|row| row.local_port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }
 
 /// Waits until the server has read every byte sent on its connections to
@@ -66,7 +112,18 @@ fn rows_of_proc_net_tcp_are_read() {
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n\
    1: 0100007F:1F90 0100007F:D431 01 00000000:00000010 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1\n\
    2: 0100007F:D431 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 20 4 30 10 -1\n";
-    assert_eq!(parse(table, 8080), vec![ServerSocket { unread: 16 }]);
+    let rows = parse(table);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows[1],
+        Row {
+            local_port: 8080,
+            state: 1,
+            unread: 16,
+            inode: 2
+        }
+    );
+    assert_eq!(rows[0].state, 0x0A);
     assert_eq!(port_of("http://127.0.0.1:8080"), 8080);
     assert_eq!(port_of("http://127.0.0.1:9464/metrics"), 9464);
 }
