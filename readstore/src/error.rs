@@ -53,11 +53,20 @@ fn database_may_recover(e: &sqlx::Error) -> bool {
         }
         sqlx::Error::Database(db) => match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
             // MySQL/MariaDB: lock wait timeout, deadlock, too many
-            // connections, server shutting down, read-only while failing over.
-            Some(mysql) => matches!(mysql.number(), 1205 | 1213 | 1040 | 1053 | 1290 | 1836),
-            // SQLite: busy or locked (another writer holds the file), with
-            // their extended codes.
-            None => matches!(db.code().as_deref(), Some("5" | "6" | "261" | "262" | "517")),
+            // connections, server shutting down, read-only while failing
+            // over; a full disk or table (1021, 1114).
+            Some(mysql) => matches!(
+                mysql.number(),
+                1205 | 1213 | 1040 | 1053 | 1290 | 1836 | 1021 | 1114
+            ),
+            // SQLite, by primary code (an extended code's low byte): busy
+            // or locked (another writer holds the file), an I/O error, a
+            // full disk. SQLite rolls the transaction back and takes the
+            // next one once there is room.
+            None => db
+                .code()
+                .and_then(|code| code.parse::<i64>().ok())
+                .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 13)),
         },
         _ => false,
     }
@@ -74,5 +83,31 @@ mod tests {
         assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
         assert!(!StoreError::Corrupt("bad row".into()).is_transient());
         assert!(StoreError::Conflict("read-model".into()).is_transient());
+    }
+
+    /// A full disk under SQLite is an outage: the projector waits it out
+    /// rather than dead-letter the record it could not write.
+    #[tokio::test]
+    async fn a_full_sqlite_disk_is_transient() {
+        use sqlx::ConnectOptions;
+        let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+            .in_memory(true)
+            .connect()
+            .await
+            .expect("an in-memory database");
+        sqlx::query("PRAGMA max_page_count = 2")
+            .execute(&mut db)
+            .await
+            .expect("pragma");
+        sqlx::query("CREATE TABLE t (v BLOB)")
+            .execute(&mut db)
+            .await
+            .expect("table");
+        let full = sqlx::query("INSERT INTO t VALUES (zeroblob(100000))")
+            .execute(&mut db)
+            .await
+            .expect_err("the database is full");
+        let full = StoreError::Database(full);
+        assert!(full.is_transient(), "{full}");
     }
 }

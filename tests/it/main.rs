@@ -10,6 +10,7 @@ mod concurrent_starts;
 mod dropped_connections;
 mod feed;
 mod feed_across_gateways;
+mod full_disk;
 mod held_sockets;
 mod kill_storm;
 mod large_heads;

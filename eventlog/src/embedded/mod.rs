@@ -10,6 +10,7 @@
 
 mod file;
 mod group;
+mod handle;
 mod layout;
 mod reader;
 mod side;

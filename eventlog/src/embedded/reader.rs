@@ -76,7 +76,7 @@ fn read_batch(
     start: usize,
     max: usize,
 ) -> Result<Vec<Delivered>, LogError> {
-    let txn = store.db.begin_read().map_err(LogError::storage)?;
+    let txn = store.db.get()?.begin_read().map_err(LogError::storage)?;
     let mut out = Vec::new();
     let n = cursors.len();
     for i in 0..n {

@@ -54,7 +54,7 @@ pub struct SideTables {
 impl SideTables {
     /// A snapshot of the file as of the last commit.
     pub fn read(&self) -> Result<ReadTransaction, LogError> {
-        self.store.db.begin_read().map_err(LogError::storage)
+        self.store.db.get()?.begin_read().map_err(LogError::storage)
     }
 
     /// Hands `write` to the writer. When the log is closed it is refused

@@ -4,19 +4,20 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 use std::sync::mpsc;
 
 use tokio::sync::{oneshot, watch};
 
+use super::handle::DbHandle;
 use super::layout::{partition_table, Durability, GROUP_OFFSETS, TOPICS};
 use super::writer::{Reply, WriteOp, Writer};
 
 use crate::{Appended, LogError, Position, Record, TopicSpec};
 
 pub(crate) struct Store {
-    pub(crate) db: Arc<Database>,
+    pub(crate) db: Arc<DbHandle>,
     writer: mpsc::Sender<WriteOp>,
     /// Joined on drop, so the file is closed when the last handle goes.
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -28,20 +29,10 @@ pub(crate) struct Store {
 impl Store {
     pub(crate) fn open(dir: &Path, durability: Durability) -> Result<Self, LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::storage)?;
-        let path = dir.join("log.redb");
-        let db = super::file::open_whole(&path, |txn| {
-            txn.open_table(TOPICS)?;
-            txn.open_table(GROUP_OFFSETS)?;
-            Ok(())
-        })
-        .map_err(|e| match e {
-            redb::Error::DatabaseAlreadyOpen => LogError::InUse(path.display().to_string()),
-            other => LogError::storage(other),
-        })?;
-        let db = Arc::new(db);
+        let db = Arc::new(DbHandle::open(&dir.join("log.redb"))?);
         let mut topics = HashMap::new();
         {
-            let read = db.begin_read().map_err(LogError::storage)?;
+            let read = db.get()?.begin_read().map_err(LogError::storage)?;
             let table = read.open_table(TOPICS).map_err(LogError::storage)?;
             for entry in table.iter().map_err(LogError::storage)? {
                 let (name, partitions) = entry.map_err(LogError::storage)?;
@@ -142,7 +133,7 @@ impl Store {
 
     pub(crate) fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError> {
         let partitions = self.partitions(topic)?;
-        let txn = self.db.begin_read().map_err(LogError::storage)?;
+        let txn = self.db.get()?.begin_read().map_err(LogError::storage)?;
         (0..partitions)
             .map(|p| {
                 let name = partition_table(topic, p);
@@ -156,7 +147,7 @@ impl Store {
     }
 
     pub(crate) fn committed_offset(&self, group: &str, topic: &str, partition: u32) -> Result<u64, LogError> {
-        let txn = self.db.begin_read().map_err(LogError::storage)?;
+        let txn = self.db.get()?.begin_read().map_err(LogError::storage)?;
         let table = txn.open_table(GROUP_OFFSETS).map_err(LogError::storage)?;
         let got = table.get((group, topic, partition)).map_err(LogError::storage)?;
         Ok(got.map(|v| v.value()).unwrap_or(0))
@@ -166,7 +157,10 @@ impl Store {
         if self.writer_thread.as_ref().is_none_or(|t| t.is_finished()) {
             return Err(LogError::Closed);
         }
-        self.db.begin_read().map(drop).map_err(LogError::storage)
+        if !self.db.writable() {
+            return Err(LogError::storage("cannot write: the last commit failed"));
+        }
+        self.db.get()?.begin_read().map(drop).map_err(LogError::storage)
     }
 }
 

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use std::sync::mpsc;
 
 use tokio::sync::{oneshot, watch};
 
+use super::handle::DbHandle;
 use super::layout::{encode_record, now_ms, partition_table, Durability, GROUP_OFFSETS, TOPICS};
 use super::side::{Ended, Rider, SideWrite};
 use crate::{Appended, LogError, Position, Record, TopicSpec};
@@ -68,7 +69,7 @@ fn wait_for_company(rx: &mpsc::Receiver<WriteOp>, ops: &mut Vec<WriteOp>) {
 
 /// The one thread that writes. Owns the next offset of every partition it touched.
 pub(crate) struct Writer {
-    pub(crate) db: Arc<Database>,
+    pub(crate) db: Arc<DbHandle>,
     pub(crate) durability: Durability,
     pub(crate) next_offsets: HashMap<(String, u32), u64>,
     pub(crate) topics: Arc<RwLock<HashMap<String, u32>>>,
@@ -78,7 +79,23 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn run(mut self, rx: mpsc::Receiver<WriteOp>, committed: watch::Sender<u64>) {
         let mut generation = 0u64;
-        while let Ok(first) = rx.recv() {
+        loop {
+            // After a failed commit, the file is opened again: at once when
+            // work arrives, and every so often while none does, so readers
+            // come back too.
+            let first = if self.db.writable() {
+                rx.recv().ok()
+            } else {
+                match rx.recv_timeout(REOPEN_EVERY) {
+                    Ok(op) => Some(op),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.reopen();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                }
+            };
+            let Some(first) = first else { break };
             let mut ops = vec![first];
             while ops.len() < MAX_OPS_PER_COMMIT {
                 match rx.try_recv() {
@@ -98,9 +115,33 @@ impl Writer {
             if ops.iter().all(|op| matches!(op, WriteOp::Side(_))) {
                 wait_for_company(&rx, &mut ops);
             }
+            if !self.db.writable() && !self.reopen() {
+                refuse(
+                    ops,
+                    "the embedded log cannot write since a commit failed; it is reopened when it can be",
+                );
+                continue;
+            }
             self.apply(ops);
             generation += 1;
             committed.send_replace(generation);
+        }
+    }
+
+    /// Opens the file again after a failed commit; whether it could be.
+    /// Offsets cached from before are dropped: the file is at its last
+    /// commit, which is all they came from.
+    fn reopen(&mut self) -> bool {
+        match self.db.reopen() {
+            Ok(()) => {
+                self.next_offsets.clear();
+                tracing::warn!("embedded log reopened after a failed commit; writes go on");
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "embedded log cannot be reopened yet");
+                false
+            }
         }
     }
 
@@ -110,7 +151,8 @@ impl Writer {
         let mut new_topics: Vec<TopicSpec> = Vec::new();
         let mut told: Vec<Ended> = Vec::new();
         let outcome = (|| -> Result<Vec<Result<Vec<Appended>, LogError>>, LogError> {
-            let mut txn = self.db.begin_write().map_err(LogError::storage)?;
+            let db = self.db.get()?;
+            let mut txn = db.begin_write().map_err(LogError::storage)?;
             if self.durability == Durability::Process {
                 txn.set_durability(redb::Durability::None)
                     .map_err(LogError::storage)?;
@@ -152,13 +194,14 @@ impl Writer {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "embedded log commit failed; every request in it fails");
+                // A full disk is the usual cause: an operator's matter, and
+                // it says so once per failed commit, not per request.
+                tracing::error!(error = %e, "embedded log commit failed; every request in it fails, and the file is reopened before the next");
+                self.db.broken();
                 for ended in told {
                     ended(Err(LogError::storage(e.to_string())));
                 }
-                for op in ops {
-                    answer(op, Err(LogError::storage(e.to_string())));
-                }
+                refuse(ops, &e.to_string());
             }
         }
     }
@@ -266,6 +309,18 @@ fn commit_offsets(
             .map_err(LogError::storage)?;
     }
     Ok(Ok(Vec::new()))
+}
+
+/// How often a log that cannot write tries to open its file again.
+const REOPEN_EVERY: Duration = Duration::from_millis(500);
+
+/// Answers every op with a storage error (a 503 to clients), counted.
+fn refuse(ops: Vec<WriteOp>, why: &str) {
+    let requests = ops.iter().filter(|op| !matches!(op, WriteOp::Ride(_))).count();
+    metrics::counter!(crate::metered::STORAGE_REFUSALS, "store" => "event_log").increment(requests as u64);
+    for op in ops {
+        answer(op, Err(LogError::storage(why.to_owned())));
+    }
 }
 
 /// Tells the op's requester how its commit ended.

@@ -221,6 +221,17 @@ impl App {
     /// services; it listens on a new port.
     pub fn restart(&mut self) {
         self.stop_within(std::time::Duration::from_secs(10));
+        self.start_again();
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same data and
+    /// services; it listens on a new port.
+    pub fn crash_and_start(&mut self) {
+        self.kill();
+        self.start_again();
+    }
+
+    fn start_again(&mut self) {
         let started = spawn(self.data.path(), &self.env, &self.role);
         self.child = started.child;
         self.base = started.base;
