@@ -60,7 +60,9 @@ pub enum LogBackend {
 pub enum LogDurability {
     /// fsync before acknowledging an append (survives power loss).
     Fsync,
-    /// Acknowledge once the OS has the bytes (survives a crash of the process only).
+    /// Acknowledge without a sync: redb keeps such commits in its own
+    /// memory until a synced one, so a killed process (or a full disk it
+    /// never meets) loses them. For tests and throw-away data only.
     Process,
 }
 

@@ -15,8 +15,9 @@ pub(crate) const GROUP_OFFSETS: TableDefinition<(&str, &str, u32), u64> =
 pub enum Durability {
     /// fsync before an append returns: survives power loss (the default).
     Fsync,
-    /// Written to the OS before an append returns: survives a crash of the
-    /// process, not of the machine. For tests and throw-away data only.
+    /// Not synced before an append returns (redb's `Durability::None`):
+    /// redb keeps such commits in its own memory until a synced one, so a
+    /// killed process loses them. For tests and throw-away data only.
     Process,
 }
 
