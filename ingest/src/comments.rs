@@ -80,7 +80,8 @@ pub async fn add(
     responses((status = 204, description = "deleted"),
         (status = 401, description = "no valid token", content_type = "application/problem+json"),
         (status = 403, description = "someone else's comment", content_type = "application/problem+json"),
-        (status = 404, description = "no such comment on that post", content_type = "application/problem+json")),
+        (status = 404, description = "no such comment on that post", content_type = "application/problem+json"),
+        (status = 503, description = "the read model has not caught up with the log within 3 s (or the log is away): retry after `Retry-After`", content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn delete_comment(
     State(state): State<AppState>,
@@ -102,9 +103,17 @@ pub async fn delete_comment(
         // Perhaps only the log has it yet: let the read model catch up with
         // the log as it stands now, which holds any comment already answered.
         let comments = topics::topic_for(EventKind::CommentAdded).name;
-        if consistency::catch_up_with(&state, comments).await {
-            found = lookup().await?;
+        if !consistency::catch_up_with(&state, comments).await {
+            // Not caught up in time (a projector restarting, say): whether
+            // the comment exists is not known yet, so not a 404.
+            return Err(Problem::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "catching-up",
+                "the comments are still being applied; retry shortly",
+            )
+            .retry_after(1));
         }
+        found = lookup().await?;
     }
     let comment = match found {
         Some(comment) if !comment.deleted => comment,
