@@ -26,20 +26,7 @@ stop_imagegram keep
 mv "$WORK/data" "$WORK/seeded"
 POST=${IDS[0]}
 
-cat >"$WORK/keyed.lua" <<LUA
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local n = 0
-request = function()
-  n = n + 1
-  local headers = { ["Authorization"] = "Bearer $TOKEN", ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = string.format("ab-%s-%d-%d", os.time(), tid, n) }
-  return wrk.format("POST", "/v1/posts/$POST/comments", headers, string.format('{"content":"ab %d-%d"}', tid, n))
-end
-LUA
+comment_lua 1 >"$WORK/keyed.lua"
 
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
 

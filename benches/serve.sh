@@ -2,7 +2,8 @@
 # `imagegram serve` on 127.0.0.1:$1 with its data under $WORK/data. Sets
 # BIN, APP_PID (the caller's cleanup kills it), TOKEN (a bearer token for
 # the user "bench") and leaves a 640x480 test image at $WORK/seed.png.
-# Also: noise_png, the largest original, for the upload benchmarks.
+# Also: noise_png, the largest original, for the upload benchmarks;
+# seed_feed, a feed's posts and comments; comment_lua, wrk's comment writes.
 
 # A work dir for bench $1 in $WORK, removed on exit with the server and
 # any other process whose pid the bench left in $WORK/*.pid.
@@ -118,4 +119,28 @@ with open(sys.argv[1], "wb") as f:
     f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
     f.write(chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b""))
 PY
+}
+
+# A wrk script posting comments to $POST with $TOKEN. With $1 = 1 each
+# request carries its own Idempotency-Key, as a retrying app client
+# sends; with 0, none. wrk gives every thread
+# its own Lua state with the same random sequence, so the key is built from
+# a thread number handed out in setup(), never from math.random: two threads
+# sending one key would be replays (one comment) or refused as in flight.
+comment_lua() {
+  cat <<LUA
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+local keyed = $1
+request = function()
+  n = n + 1
+  local headers = { ["Authorization"] = "Bearer $TOKEN", ["Content-Type"] = "application/json" }
+  if keyed == 1 then headers["Idempotency-Key"] = string.format("bench-%d-%d", tid, n) end
+  return wrk.format("POST", "/v1/posts/$POST/comments", headers, string.format('{"content":"comment %d-%d"}', tid, n))
+end
+LUA
 }

@@ -20,29 +20,6 @@ APP_PORT=18090
 . benches/serve.sh
 bench_work writes
 
-# One wrk run posting comments; in the keyed run each request carries its own
-# Idempotency-Key, as a retrying app client sends. wrk gives every thread
-# its own Lua state with the same random sequence, so the key is built from
-# a thread number handed out in setup(), never from math.random: two threads
-# sending one key would be replays (one comment) or refused as in flight.
-comment_lua() {
-  cat <<LUA
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local n = 0
-local keyed = $1
-request = function()
-  n = n + 1
-  local headers = { ["Authorization"] = "Bearer $TOKEN", ["Content-Type"] = "application/json" }
-  if keyed == 1 then headers["Idempotency-Key"] = string.format("bench-%d-%d", tid, n) end
-  return wrk.format("POST", "/v1/posts/$POST/comments", headers, string.format('{"content":"comment %d-%d"}', tid, n))
-end
-LUA
-}
-
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
 p99() { sed -n 's/^ *99% *\(.*\)$/\1/p'; }
 total() { sed -n 's/^ *\([0-9]*\) requests in.*/\1/p'; }
