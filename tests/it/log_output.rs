@@ -86,6 +86,17 @@ impl Server {
     fn still_running(&mut self) -> bool {
         self.child.try_wait().ok().flatten().is_none()
     }
+
+    /// Reads the feed `reads` times (every answer 200), then waits for the
+    /// metric to count lines dropped for `reason`, and checks the server
+    /// is still running; prints what happened as `what`.
+    async fn serves_on_dropping(&mut self, reads: usize, reason: &str, what: &str) {
+        let (base, metrics) = self.addresses().await;
+        read_the_feed(&base, reads).await;
+        let lines = dropped(&metrics, reason).await;
+        assert!(self.still_running(), "the server stopped");
+        println!("{what}: {lines} lines dropped ({reason}), the server answered {reads} reads");
+    }
 }
 
 impl Drop for Server {
@@ -153,11 +164,7 @@ async fn stdout_and_stderr_on_a_full_disk() {
                 .expect("the log file opens"),
         )
     });
-    let (base, metrics) = server.addresses().await;
-    read_the_feed(&base, 500).await;
-    let failed = dropped(&metrics, "write_failed").await;
-    assert!(server.still_running(), "the server stopped");
-    println!("full disk: {failed} lines dropped, the server answered 500 reads");
+    server.serves_on_dropping(500, "write_failed", "full disk").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,11 +176,9 @@ async fn stdout_and_stderr_on_a_pipe_whose_reader_has_exited() {
     // The reading ends close: every write then fails with EPIPE.
     drop(server.child.stdout.take());
     drop(server.child.stderr.take());
-    let (base, metrics) = server.addresses().await;
-    read_the_feed(&base, 500).await;
-    let failed = dropped(&metrics, "write_failed").await;
-    assert!(server.still_running(), "the server stopped");
-    println!("closed pipe: {failed} lines dropped, the server answered 500 reads");
+    server
+        .serves_on_dropping(500, "write_failed", "closed pipe")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,11 +186,9 @@ async fn stdout_and_stderr_on_a_pipe_nobody_reads() {
     // The reading ends stay open and unread: the pipe fills (64 KiB), the
     // log writer blocks, its queue fills, and requests go on.
     let mut server = Server::start("stdout_and_stderr_on_a_pipe_nobody_reads", Stdio::piped);
-    let (base, metrics) = server.addresses().await;
     // Debug logs write a few lines a read: enough to fill the pipe and the
     // queue of 8,192 lines behind it several times over.
-    read_the_feed(&base, 12_000).await;
-    let full = dropped(&metrics, "queue_full").await;
-    assert!(server.still_running(), "the server stopped");
-    println!("blocked pipe: {full} lines dropped, the server answered 12,000 reads");
+    server
+        .serves_on_dropping(12_000, "queue_full", "blocked pipe")
+        .await;
 }
