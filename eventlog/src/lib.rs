@@ -28,7 +28,8 @@
 //! - `partitioner.rs`: key → partition, murmur2 as Kafka's Java client does it.
 //! - `config.rs`: [`LogConfig`] and [`open`], which picks the adapter.
 //! - `embedded/`: the redb-backed log: `file.rs` (a new file appears
-//!   whole), `layout.rs` (tables and record
+//!   whole), `handle.rs` (the open file, opened again after a failed
+//!   commit), `layout.rs` (tables and record
 //!   bytes), `writer.rs` (the group-commit thread), `side.rs` (tables of
 //!   other components written in its commits, by a write of their own
 //!   or by a rider that every commit runs), `store.rs` (the handle

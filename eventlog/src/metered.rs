@@ -11,9 +11,6 @@ use crate::{Appended, EventLog, GroupReader, LogError, LogReader, Position, Reco
 
 pub const EVENTS_APPENDED: &str = "imagegram_events_appended_total";
 pub const APPEND_DURATION: &str = "imagegram_log_append_duration_seconds";
-/// Requests a store refused because it could not write (a full disk):
-/// the embedded log counts its own (`store="event_log"`).
-pub const STORAGE_REFUSALS: &str = "imagegram_storage_refusals_total";
 
 /// Gives the log's metrics their help texts (once the recorder is installed).
 pub fn describe() {
@@ -27,7 +24,7 @@ pub fn describe() {
         "Time from an append to its acknowledgement (or failure), by topic and outcome."
     );
     metrics::describe_counter!(
-        STORAGE_REFUSALS,
+        crate::embedded::STORAGE_REFUSALS,
         "Requests refused because a store could not write (a full disk, an I/O error), by store."
     );
     metrics::describe_gauge!(

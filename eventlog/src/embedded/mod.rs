@@ -26,6 +26,7 @@ use crate::{Appended, EventLog, GroupReader, LogError, LogReader, Position, Reco
 
 pub use layout::Durability;
 pub use side::{Apply, Ended, Rider, SideTables, SideWrite};
+pub use writer::STORAGE_REFUSALS;
 
 /// The embedded event log. Cheap to clone; all clones share one store.
 #[derive(Clone)]

@@ -311,13 +311,17 @@ fn commit_offsets(
     Ok(Ok(Vec::new()))
 }
 
+/// Requests a store refused because it could not write (a full disk):
+/// the embedded log counts its own (`store="event_log"`).
+pub const STORAGE_REFUSALS: &str = "imagegram_storage_refusals_total";
+
 /// How often a log that cannot write tries to open its file again.
 const REOPEN_EVERY: Duration = Duration::from_millis(500);
 
 /// Answers every op with a storage error (a 503 to clients), counted.
 fn refuse(ops: Vec<WriteOp>, why: &str) {
     let requests = ops.iter().filter(|op| !matches!(op, WriteOp::Ride(_))).count();
-    metrics::counter!(crate::metered::STORAGE_REFUSALS, "store" => "event_log").increment(requests as u64);
+    metrics::counter!(STORAGE_REFUSALS, "store" => "event_log").increment(requests as u64);
     for op in ops {
         answer(op, Err(LogError::storage(why.to_owned())));
     }
