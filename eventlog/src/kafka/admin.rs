@@ -13,7 +13,7 @@ use crate::{LogError, TopicSpec};
 pub(super) async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<(), LogError> {
     let admin: AdminClient<Logs> = config
         .client()
-        .create_with_context(Logs)
+        .create_with_context(Logs::default())
         .map_err(LogError::kafka)?;
     let new: Vec<NewTopic> = topics
         .iter()

@@ -6,11 +6,15 @@
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::ConsumerContext;
+use rdkafka::consumer::{ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
-/// The context of every Kafka client this adapter makes.
-pub(crate) struct Logs;
+/// The context of every Kafka client this adapter makes: a group
+/// member's names its group, for its rebalance lines.
+#[derive(Default)]
+pub(crate) struct Logs {
+    pub(crate) group: Option<String>,
+}
 
 /// Whether a report is only that a broker is out of reach for now.
 fn unreachable(facility: &str, error: Option<RDKafkaErrorCode>) -> bool {
@@ -45,7 +49,23 @@ impl ClientContext for Logs {
     }
 }
 
-impl ConsumerContext for Logs {}
+/// A group member's partitions as they change, at info, so an operator
+/// (or a test that failed) can see which member held what after a
+/// coordinator came back.
+impl ConsumerContext for Logs {
+    fn post_rebalance(&self, _: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let group = self.group.as_deref().unwrap_or("");
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(group, partitions = partitions.count(), "partitions assigned")
+            }
+            Rebalance::Revoke(partitions) => {
+                tracing::info!(group, partitions = partitions.count(), "partitions revoked")
+            }
+            Rebalance::Error(error) => tracing::warn!(group, %error, "rebalance failed"),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

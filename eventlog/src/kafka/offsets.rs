@@ -56,7 +56,7 @@ pub(super) async fn committed_offsets(
         .client()
         .set("group.id", group)
         .set("enable.auto.commit", "false")
-        .create_with_context(super::context::Logs)
+        .create_with_context(super::context::Logs::default())
         .map_err(LogError::kafka)?;
     let mut wanted = TopicPartitionList::new();
     for p in 0..partitions {

@@ -22,7 +22,7 @@ pub(super) fn build(config: &KafkaConfig) -> Result<FutureProducer<Logs>, LogErr
             "message.timeout.ms",
             config.delivery_timeout.as_millis().max(1).to_string(),
         )
-        .create_with_context(Logs)
+        .create_with_context(Logs::default())
         .map_err(LogError::kafka)
 }
 

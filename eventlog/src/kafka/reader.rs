@@ -27,7 +27,7 @@ impl KafkaReader {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .create_with_context(Logs)
+            .create_with_context(Logs::default())
             .map_err(LogError::kafka)?;
         let mut list = TopicPartitionList::new();
         for p in positions {
@@ -58,7 +58,9 @@ impl KafkaReader {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", session_ms.to_string())
             .set("heartbeat.interval.ms", (session_ms / 12).max(100).to_string())
-            .create_with_context(Logs)
+            .create_with_context(Logs {
+                group: Some(group.to_owned()),
+            })
             .map_err(LogError::kafka)?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).map_err(LogError::kafka)?;

@@ -67,6 +67,13 @@ pub async fn publish(app: &App, token: &str, caption: &str) -> Value {
         reqwest::StatusCode::ACCEPTED => {
             let id = post["id"].as_str().expect("id").to_owned();
             eprintln!("post {id} still processing after the upload's 60 s wait; reading it until published");
+            // What each consumer has left to do, for when it never is.
+            let status = app.tool(&["status"]);
+            eprintln!(
+                "imagegram status:\n{}{}",
+                String::from_utf8_lossy(&status.stdout),
+                String::from_utf8_lossy(&status.stderr)
+            );
             imagegram_testkit::eventually(Duration::from_secs(120), "the post published", || async {
                 let view: Value = app
                     .client
