@@ -112,6 +112,9 @@ impl LogReader for KafkaReader {
     }
 }
 
+/// How long a commit of positions may wait for the group coordinator.
+const COMMIT_PATIENCE: Duration = Duration::from_secs(10);
+
 #[async_trait]
 impl GroupReader for KafkaReader {
     async fn commit(&mut self, positions: &[Position]) -> Result<(), LogError> {
@@ -124,10 +127,20 @@ impl GroupReader for KafkaReader {
                 .map_err(LogError::kafka)?;
         }
         let consumer = Arc::clone(&self.consumer);
-        tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))
-            .await
-            .map_err(LogError::kafka)?
-            .map_err(LogError::kafka)
+        // librdkafka's synchronous commit waits for the coordinator with
+        // no deadline of its own: one sent as the coordinator went away can
+        // wait past its return, and the member, not polling meanwhile, got
+        // no partitions back (a post stayed unconverted for minutes, about
+        // one broker outage in 25). Past the patience the commit is given
+        // up for this batch; the records are read again and skipped as
+        // processed, and the next batch's commit carries the positions.
+        let commit = tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync));
+        match tokio::time::timeout(COMMIT_PATIENCE, commit).await {
+            Ok(joined) => joined.map_err(LogError::kafka)?.map_err(LogError::kafka),
+            Err(_) => Err(LogError::kafka(format!(
+                "the group coordinator did not answer a commit within {COMMIT_PATIENCE:?}"
+            ))),
+        }
     }
 
     fn assignment(&self) -> Vec<(String, u32)> {
